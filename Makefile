@@ -1,0 +1,37 @@
+# lrnas: `make help` lists every target.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+ARGS ?=
+
+.PHONY: help install test test-all train smoke lint format table clean
+
+help: ## show this help
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+install: ## create .venv and install lrnas (editable) with test tools
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade -q pip
+	$(BIN)/pip install -q -e '.[dev]'
+
+test: ## run the test suite (the CI command)
+	$(BIN)/python -m pytest -q
+
+train: ## train on real CIFAR-10 with the CPU preset; pass overrides with ARGS='...'
+	$(BIN)/lrnas train experiment=cpu $(ARGS)
+
+smoke: ## one tiny end-to-end run on synthetic data (< 1 min)
+	$(BIN)/lrnas train experiment=smoke $(ARGS)
+
+lint: ## static checks
+	$(BIN)/ruff check lrnas tests scripts
+
+format: ## auto-fix lint and sort imports
+	$(BIN)/ruff check --fix lrnas tests scripts
+
+table: ## regenerate the shipped NAS-Bench-201 ground-truth table from ../shared/data
+	$(BIN)/python scripts/build_nb201_table.py
+
+clean: ## remove caches and build artefacts (keeps outputs/ and .venv)
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""lrnas: landmark-regularized weight-sharing NAS (Yu, Salzmann, Ranftl, CVPR 2021)."""

@@ -1,0 +1,120 @@
+"""NAS-Bench-201 ground truth (200-epoch accuracies of all 15,625 cells), shipped with the package.
+
+The table is built by ``scripts/build_nb201_table.py``; see ``data/PROVENANCE.md`` for sources and licences.
+Check the example below with ``python -m doctest lrnas/benchmarks/nb201.py``.
+
+    >>> from lrnas.benchmarks import load_nb201
+    >>> bench = load_nb201()
+    >>> best = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+    >>> bench.index_of(best), float(bench.query(6111)["cifar10_test"])
+    (6111, 94.3733)
+    >>> bench.accuracies([best, bench.archs[0]], metric="cifar100_test").round(2).tolist()
+    [73.22, 52.91]
+"""
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lrnas.spaces.nb201 import NUM_ARCHS, Arch, format_arch, parse_arch
+
+TABLE_PATH = Path(__file__).with_name("data") / "nb201.csv.gz"
+METRICS = ("cifar10_test", "cifar10_valid_valid", "cifar10_valid_test", "cifar100_test", "imagenet16_test")
+DTYPES = {"index": "int64", "arch_str": "str", **dict.fromkeys(METRICS, "float64"), "params_m": "float64",
+          "unique_key": "str"}
+
+ArchLike = str | int | Arch
+
+
+class GroundTruthError(RuntimeError):
+    """The shipped ground-truth table is missing or corrupt; the message names the file and the fix."""
+
+
+class NB201Benchmark:
+    """Lookup of NB201 ground truth by arch string, NB201 index or 6-tuple of op names.
+
+    ``table`` is a DataFrame indexed by NB201 index with columns ``arch_str``, the accuracies in ``METRICS`` (%),
+    ``params_m`` (millions) and ``unique_key`` (isomorphism-canonical form).
+    """
+
+    def __init__(self, table: pd.DataFrame):
+        self.table = table
+        self._archs: list[str] = table["arch_str"].tolist()
+        self._position = {arch: i for i, arch in enumerate(self._archs)}  # built once: accuracies() is a dict lookup
+
+    @classmethod
+    def from_csv(cls, path: str | os.PathLike) -> NB201Benchmark:
+        """Read a table written by ``scripts/build_nb201_table.py``; raise GroundTruthError if unusable."""
+        try:
+            table = pd.read_csv(path, dtype=DTYPES, index_col="index", usecols=list(DTYPES))
+            if len(table) != NUM_ARCHS or not (table.index == np.arange(NUM_ARCHS)).all():
+                raise ValueError(f"expected rows indexed 0..{NUM_ARCHS - 1}, got {len(table)} rows")
+            if table.isna().any().any():
+                raise ValueError("table has missing values")
+        except (OSError, ValueError, EOFError) as err:  # missing file, bad gzip, bad CSV, wrong columns/dtypes
+            reason = " ".join(str(err).split())
+            raise GroundTruthError(
+                f"cannot load NAS-Bench-201 table {path}: {reason}; reinstall lrnas or rebuild it with "
+                "`python scripts/build_nb201_table.py`"
+            ) from None
+        return cls(table)
+
+    @property
+    def archs(self) -> list[str]:
+        """All 15,625 official arch strings in NB201 index order."""
+        return list(self._archs)
+
+    def index_of(self, arch: ArchLike) -> int:
+        """NB201 index of an arch string (or 6-tuple, or index); InvalidArch/ValueError say what is wrong."""
+        if isinstance(arch, str):
+            position = self._position.get(arch)
+            if position is not None:
+                return position
+            # Not an official string: parse_arch raises InvalidArch saying why; a valid cell is found by its canonical
+            # form, and a valid cell that is still missing means the table itself is incomplete.
+            arch = parse_arch(arch)
+        if isinstance(arch, (tuple, list)):
+            canonical = format_arch(tuple(arch))
+            if canonical not in self._position:
+                raise GroundTruthError(f"{canonical!r} is a valid cell but missing from {TABLE_PATH}; reinstall lrnas")
+            return self._position[canonical]
+        if isinstance(arch, (int, np.integer)) and not isinstance(arch, bool):
+            if not 0 <= arch < NUM_ARCHS:
+                raise ValueError(f"NB201 index {arch} is out of range; valid indices are 0..{NUM_ARCHS - 1}")
+            return int(arch)
+        raise TypeError(f"{arch!r} is not an NB201 arch string, index or 6-tuple of op names")
+
+    def query(self, arch: ArchLike) -> pd.Series:
+        """Ground-truth row (arch_str, accuracies, params_m, unique_key) of one arch."""
+        return self.table.iloc[self.index_of(arch)]
+
+    def accuracies(self, archs: Iterable[ArchLike], metric: str = "cifar10_test") -> np.ndarray:
+        """Ground-truth ``metric`` (%) for each arch, in order; vectorised over a list of arch strings."""
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}; valid metrics are {', '.join(METRICS)}")
+        return self._column(archs, metric)
+
+    def params(self, archs: Iterable[ArchLike]) -> np.ndarray:
+        """Parameter count in millions for each arch (the parameter-count baseline ranks by this)."""
+        return self._column(archs, "params_m")
+
+    def _column(self, archs: Iterable[ArchLike], column: str) -> np.ndarray:
+        rows = np.fromiter((self.index_of(a) for a in archs), dtype=np.intp)
+        return self.table[column].to_numpy()[rows]
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __repr__(self) -> str:
+        return f"NB201Benchmark({len(self):,} archs, metrics={', '.join(METRICS)})"
+
+
+@functools.cache
+def load_nb201() -> NB201Benchmark:
+    """The shipped NAS-Bench-201 ground truth; read once per process (no download)."""
+    return NB201Benchmark.from_csv(TABLE_PATH)

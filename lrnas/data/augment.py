@@ -1,0 +1,105 @@
+"""CIFAR-10 batches held on the training device: seeded shuffling, batched random crop + flip, normalisation.
+
+No DataLoader and no per-image Python loop: a split lives on the device as uint8 (150 MB for 50k images) and
+each batch is one gather, so the GPU never waits on CPU workers.
+
+    >>> import numpy as np, torch
+    >>> from lrnas.data import DeviceBatches, split_train
+    >>> images, labels = np.zeros((10, 32, 32, 3), np.uint8), np.arange(10) % 10
+    >>> weight_indices, held_out_indices = split_train(len(labels), seed=0)
+    >>> train = DeviceBatches(images, labels, weight_indices, device="cpu")
+    >>> x, y = next(train.iterate(4, torch.Generator().manual_seed(0)))
+    >>> x.shape, x.dtype, x.is_contiguous(memory_format=torch.channels_last), y.dtype
+    (torch.Size([4, 3, 32, 32]), torch.float32, True, torch.int64)
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+
+import numpy as np
+import torch
+
+MEAN = (0.4914, 0.4822, 0.4465)
+STD = (0.2470, 0.2435, 0.2616)
+
+
+@cache
+def _scale_shift(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    # (x/255 - mean)/std == x*scale + shift; cached so a batch costs no host-to-device copy of constants.
+    scale = torch.tensor([1 / (255 * s) for s in STD], device=device)
+    shift = torch.tensor([-m / s for m, s in zip(MEAN, STD, strict=True)], device=device)
+    return scale, shift
+
+
+def to_float_normalized(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [N,H,W,3] (NHWC) -> float32 [N,3,H,W] in channels_last memory, normalised by the CIFAR-10 mean/std."""
+    if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[-1] != 3:
+        raise ValueError(f"expected uint8 NHWC images [N,H,W,3], got {images.dtype} {tuple(images.shape)}")
+    scale, shift = _scale_shift(images.device)
+    # One fused multiply-add pass over NHWC; NHWC storage viewed as NCHW *is* channels_last, so the permute copies
+    # nothing and the conv layers get the layout they run fastest in.
+    return torch.addcmul(shift, images.float(), scale).permute(0, 3, 1, 2)
+
+
+def random_crop_flip(images: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:
+    """Per-image random crop of the zero-padded images and random horizontal flip; uint8 NHWC in and out.
+
+    Offsets and flips are drawn on the generator's device (usually CPU), so a seed gives the same batch on any device.
+    """
+    n, h, w, c = images.shape
+    dev = images.device
+    padded_h, padded_w = h + 2 * padding, w + 2 * padding
+    padded = images.new_zeros(n, padded_h, padded_w, c)
+    padded[:, padding:padding + h, padding:padding + w] = images
+    gen = {"generator": generator, "device": generator.device}
+    dy, dx = torch.randint(2 * padding + 1, (2, n, 1), dtype=torch.int32, **gen).to(dev)
+    flip = (torch.rand(n, 1, **gen) < 0.5).to(dev)
+    cols = dx + torch.arange(w, dtype=torch.int32, device=dev)
+    cols = torch.where(flip, cols.flip(1), cols)  # reading columns backwards mirrors the crop
+    rows = dy + torch.arange(h, dtype=torch.int32, device=dev)
+    row_starts = (torch.arange(n, dtype=torch.int32, device=dev).view(n, 1) * padded_h + rows) * padded_w
+    # One index_select of whole pixels with int32 indices: 3.3x faster on CPU than advanced indexing padded[b, y, x].
+    pixels = (row_starts.view(n, h, 1) + cols.view(n, 1, w)).view(-1)
+    return padded.view(-1, c).index_select(0, pixels).view(n, h, w, c)
+
+
+class DeviceBatches:
+    """Images (uint8 NHWC) and labels (int64) of one split, held on `device` (default: GPU when there is one)."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, indices: np.ndarray | None = None,
+                 device: str | torch.device | None = None):
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels; they must match")
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        idx = np.arange(len(labels)) if indices is None else np.asarray(indices)
+        self.images = torch.from_numpy(np.ascontiguousarray(images[idx], dtype=np.uint8)).to(device)
+        self.labels = torch.from_numpy(np.asarray(labels)[idx].astype(np.int64)).to(device)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def num_batches(self, batch_size: int, drop_last: bool = True) -> int:
+        return len(self) // batch_size if drop_last else -(-len(self) // batch_size)
+
+    def iterate(self, batch_size: int, generator: torch.Generator, augment: bool = True,
+                drop_last: bool = True) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One epoch of (images float32 NCHW channels_last normalised, labels) in an order drawn from `generator`."""
+        order = torch.randperm(len(self), generator=generator, device=generator.device).to(self.labels.device)
+        for start in range(0, self.num_batches(batch_size, drop_last) * batch_size, batch_size):
+            yield self._batch(order[start:start + batch_size], generator, augment)
+
+    def sample(self, batch_size: int, generator: torch.Generator,
+               augment: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """One batch of distinct random images, e.g. a held-out batch for the landmark regulariser."""
+        if not 0 < batch_size <= len(self):
+            raise ValueError(f"batch_size={batch_size} must be in 1..{len(self)} (the number of images held)")
+        idx = torch.randperm(len(self), generator=generator, device=generator.device)[:batch_size]
+        return self._batch(idx.to(self.labels.device), generator, augment)
+
+    def _batch(self, idx: torch.Tensor, generator: torch.Generator,
+               augment: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        images = self.images[idx]
+        if augment:
+            images = random_crop_flip(images, generator)
+        return to_float_normalized(images), self.labels[idx]

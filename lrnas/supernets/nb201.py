@@ -1,0 +1,157 @@
+"""NAS-Bench-201 weight-sharing super-net, run one path (one cell arch, shared by all cells) per forward.
+
+Layout as in NB201: stem, 3 stages of N search cells at widths C, 2C, 4C with a residual reduction block
+between stages, then BN-ReLU, global average pool and a linear classifier. Every cell holds one module per
+(edge, op); any arch that picks that op on that edge in that cell trains the same weights.
+
+    >>> import random, torch
+    >>> from lrnas.spaces import nb201
+    >>> from lrnas.supernets.nb201 import NB201SuperNet
+    >>> net = NB201SuperNet(C=4, N=1)
+    >>> x = torch.randn(2, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    >>> net(x, nb201.sample_arch(random.Random(0))).shape
+    torch.Size([2, 10])
+"""
+from __future__ import annotations
+
+import functools
+
+import torch
+from torch import nn
+
+from lrnas.spaces.nb201 import EDGES, NUM_EDGES, OPS, Arch, InvalidArch
+
+OUTPUT_NODE = 3
+_PLAN_CACHE_SIZE = 1024
+
+
+def _bn(channels: int, affine: bool = True) -> nn.BatchNorm2d:
+    # No running statistics anywhere: batch statistics in train and eval mode, as the paper's authors did, so
+    # a path is never evaluated with statistics accumulated by other paths.
+    return nn.BatchNorm2d(channels, affine=affine, track_running_stats=False)
+
+
+def _relu_conv_bn(c_in: int, c_out: int, kernel: int, stride: int = 1, affine: bool = True) -> nn.Sequential:
+    # inplace=False: a node's tensor feeds several edges and must survive the first ReLU.
+    return nn.Sequential(
+        nn.ReLU(inplace=False),
+        nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False),
+        _bn(c_out, affine),
+    )
+
+
+# One factory per op except `none`, which has no module: its edges are skipped. Cell-op BN is affine=False,
+# as in NB201's search models.
+_OP_MODULES = {
+    "skip_connect": lambda c: nn.Identity(),
+    "nor_conv_1x1": lambda c: _relu_conv_bn(c, c, 1, affine=False),
+    "nor_conv_3x3": lambda c: _relu_conv_bn(c, c, 3, affine=False),
+    "avg_pool_3x3": lambda c: nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+}
+
+
+@functools.cache
+def active_edges(arch: Arch) -> tuple[tuple[int, int, int, str], ...]:
+    """(edge index, target, source, op) of the edges that run for ``arch``, in an order that completes every
+    node before it is read. An edge runs if its op is not ``none``, its source is reachable from the cell
+    input and its target reaches the output node; the others would only add zeros or feed dead ends."""
+    if len(arch) != NUM_EDGES or any(op not in OPS for op in arch):
+        raise InvalidArch(f"{arch!r} is not a tuple of {NUM_EDGES} ops from {', '.join(OPS)}")
+    live = [(e, t, s, op) for e, ((t, s), op) in enumerate(zip(EDGES, arch, strict=True)) if op != "none"]
+    reached = {0}
+    for _, t, s, _ in live:  # EDGES is ordered by target, so sources are settled before they are read
+        if s in reached:
+            reached.add(t)
+    useful = {OUTPUT_NODE}
+    for _, t, s, _ in reversed(live):
+        if t in useful:
+            useful.add(s)
+    return tuple(edge for edge in live if edge[2] in reached and edge[1] in useful)
+
+
+class SearchCell(nn.Module):
+    """NB201 cell: node j = sum over i < j of op_ji(node i); the output is node 3, or zeros if it is absent."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.ops = nn.ModuleList(
+            nn.ModuleDict({name: make(channels) for name, make in _OP_MODULES.items()}) for _ in EDGES
+        )
+        self._plans: dict[Arch, list[tuple[int, int, nn.Module]]] = {}
+
+    def plan(self, arch: Arch) -> list[tuple[int, int, nn.Module]]:
+        """(target, source, module) for each edge that runs; cached so forward does no graph work."""
+        plan = self._plans.get(arch)
+        if plan is None:
+            if len(self._plans) >= _PLAN_CACHE_SIZE:
+                self._plans.clear()
+            plan = self._plans[arch] = [(t, s, self.ops[e][op]) for e, t, s, op in active_edges(arch)]
+        return plan
+
+    def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
+        nodes: list[torch.Tensor | None] = [x, None, None, None]
+        for target, source, module in self.plan(arch):
+            y = module(nodes[source])
+            # Out of place: skip_connect returns its input, which other edges still read.
+            nodes[target] = y if nodes[target] is None else nodes[target] + y
+        out = nodes[OUTPUT_NODE]
+        return torch.zeros_like(x) if out is None else out
+
+
+class ResidualReduction(nn.Module):
+    """NB201's reduction block between stages: two ReLU-Conv-BN 3x3 (first stride 2) plus an
+    AvgPool-Conv1x1 shortcut."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.conv_a = _relu_conv_bn(c_in, c_out, 3, stride=2)
+        self.conv_b = _relu_conv_bn(c_out, c_out, 3)
+        self.shortcut = nn.Sequential(nn.AvgPool2d(2, 2), nn.Conv2d(c_in, c_out, 1, bias=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shortcut(x) + self.conv_b(self.conv_a(x))
+
+
+def _numel(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+class NB201SuperNet(nn.Module):
+    """Super-net over the NB201 space. ``forward(x, arch)`` runs only ``arch``'s path in every cell.
+
+    ``channels_last=True`` stores conv weights channels_last to match channels_last inputs (faster on CPU);
+    inputs in either memory format give the same result.
+    """
+
+    def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, channels_last: bool = True):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), _bn(C))
+        layers: list[nn.Module] = []
+        for stage, width in enumerate((C, 2 * C, 4 * C)):
+            if stage:
+                layers.append(ResidualReduction(width // 2, width))
+            layers += [SearchCell(width) for _ in range(N)]
+        self.layers = nn.ModuleList(layers)
+        self.lastact = nn.Sequential(_bn(4 * C), nn.ReLU(inplace=True))
+        self.classifier = nn.Linear(4 * C, num_classes)
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
+
+    def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
+        arch = tuple(arch)
+        x = self.stem(x)
+        for layer in self.layers:
+            x = layer(x, arch) if isinstance(layer, SearchCell) else layer(x)
+        x = self.lastact(x).mean((2, 3))
+        return self.classifier(x)
+
+    def parameter_count(self, arch: Arch) -> int:
+        """Parameters on ``arch``'s path: stem, reduction blocks, head, and the cell ops that actually run."""
+        arch = tuple(arch)
+        total = _numel(self.stem) + _numel(self.lastact) + _numel(self.classifier)
+        for layer in self.layers:
+            if isinstance(layer, SearchCell):
+                total += sum(_numel(module) for _, _, module in layer.plan(arch))
+            else:
+                total += _numel(layer)
+        return total

@@ -1,0 +1,332 @@
+"""CIFAR-10 data layer: readers, archives, cache, download errors, split, augmentation, device batches."""
+import hashlib
+import io
+import pickle
+import tarfile
+import urllib.error
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from lrnas.data import (
+    CLASSES,
+    MEAN,
+    STD,
+    DataNotFoundError,
+    DeviceBatches,
+    cifar10,
+    load_cifar10,
+    random_crop_flip,
+    split_train,
+    to_float_normalized,
+    write_synthetic_cifar10,
+)
+
+
+def write_image_folders(root: Path, per_class: int = 2, classes=CLASSES) -> Path:
+    """train/<class>/NNNN.png and test/<class>/NNNN.png; pixel (0,0) = (label, file index, 7) to tell them apart."""
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for label, name in enumerate(classes):
+            (root / split / name).mkdir(parents=True)
+            for i in range(per_class):
+                image = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+                image[0, 0] = (label, i, 7)
+                Image.fromarray(image).save(root / split / name / f"{i:04d}.png")
+    return root
+
+
+def tar_gz(folder: Path, archive: Path, prefix: str = "") -> Path:
+    with tarfile.open(archive, "w:gz") as tar:
+        for child in sorted(folder.iterdir()):
+            tar.add(child, arcname=prefix + child.name)
+    return archive
+
+
+def offline(url, dest):
+    raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+
+# --- python batches ----------------------------------------------------------------------------------------------
+
+def test_python_batches_shapes_labels_and_pixel_layout(tmp_path):
+    root = write_synthetic_cifar10(tmp_path / "data", n_train=53, n_test=17, seed=1)
+    batch_file = root / "cifar-10-batches-py" / "data_batch_1"
+    batch = pickle.loads(batch_file.read_bytes())
+    batch[b"data"][0, 2 * 1024 + 5 * 32 + 7] = 201  # channel 2 (blue), row 5, column 7 of the first image
+    batch[b"data"][0, 0 * 1024 + 31 * 32 + 0] = 3  # red, row 31, column 0
+    batch_file.write_bytes(pickle.dumps(batch))
+
+    data = load_cifar10(root, cache_dir=tmp_path / "cache")
+    assert data.train_images.shape == (53, 32, 32, 3) and data.train_images.dtype == np.uint8
+    assert data.test_images.shape == (17, 32, 32, 3) and data.test_labels.shape == (17,)
+    assert data.train_labels.dtype == np.int64 and data.test_labels.dtype == np.int64
+    assert data.train_images[0, 5, 7, 2] == 201 and data.train_images[0, 31, 0, 0] == 3
+    assert data.train_labels[: len(batch[b"labels"])].tolist() == batch[b"labels"]
+    assert set(data.train_labels.tolist()) == set(range(10))
+    assert data.source.startswith("python-batches:")
+
+    same = load_cifar10(root / "cifar-10-batches-py", cache_dir=tmp_path / "cache2")  # the batches folder itself
+    np.testing.assert_array_equal(same.train_images, data.train_images)
+
+
+def test_synthetic_labels_are_learnable(tmp_path):
+    data = load_cifar10(write_synthetic_cifar10(tmp_path, n_train=500, n_test=200), cache_dir=tmp_path / "c")
+    train_colour, test_colour = data.train_images.mean(axis=(1, 2)), data.test_images.mean(axis=(1, 2))
+    centroids = np.stack([train_colour[data.train_labels == k].mean(0) for k in range(10)])
+    predicted = np.linalg.norm(test_colour[:, None] - centroids[None], axis=2).argmin(1)
+    assert (predicted == data.test_labels).mean() > 0.95
+
+
+def test_missing_batch_file_is_a_one_line_error(tmp_path):
+    root = write_synthetic_cifar10(tmp_path / "data", n_train=10, n_test=10)
+    (root / "cifar-10-batches-py" / "data_batch_4").unlink()
+    with pytest.raises(DataNotFoundError, match="lacks data_batch_4"):
+        load_cifar10(root, cache_dir=tmp_path / "cache", download=offline)
+
+
+# --- image folders -----------------------------------------------------------------------------------------------
+
+def test_image_folders_label_order_is_sorted_class_names(tmp_path):
+    data = load_cifar10(write_image_folders(tmp_path / "img", per_class=3), cache_dir=tmp_path / "cache")
+    assert data.train_images.shape == (30, 32, 32, 3) and data.test_images.shape == (30, 32, 32, 3)
+    assert data.train_labels.tolist() == [k for k in range(10) for _ in range(3)]
+    # Pixel (0,0) encodes (label, file index): PNG is lossless, so it must come back exactly.
+    np.testing.assert_array_equal(data.train_images[:, 0, 0, 0], data.train_labels)
+    np.testing.assert_array_equal(data.test_images[:, 0, 0, 1], np.tile(np.arange(3), 10))
+    assert data.source.startswith("image-folder:")
+
+
+def test_image_folders_decode_the_same_in_worker_processes(tmp_path, monkeypatch):
+    root = write_image_folders(tmp_path / "img", per_class=3)
+    in_process = load_cifar10(root, cache_dir=tmp_path / "cache")
+    monkeypatch.setattr(cifar10, "POOL_MIN_IMAGES", 1)
+    in_pool = load_cifar10(root, cache_dir=tmp_path / "cache-pool")
+    np.testing.assert_array_equal(in_pool.train_images, in_process.train_images)
+    np.testing.assert_array_equal(in_pool.test_labels, in_process.test_labels)
+
+
+@pytest.mark.parametrize("classes", [CLASSES[:9], ("plane",) + CLASSES[1:]])
+def test_image_folders_with_wrong_classes_are_rejected(tmp_path, classes):
+    root = write_image_folders(tmp_path / "img", per_class=1, classes=classes)
+    with pytest.raises(DataNotFoundError, match="expected the 10 CIFAR-10 classes"):
+        load_cifar10(root, cache_dir=tmp_path / "cache")
+
+
+# --- archives ----------------------------------------------------------------------------------------------------
+
+def test_tar_gz_of_either_layout_matches_the_folder(tmp_path):
+    batches = write_synthetic_cifar10(tmp_path / "batches", n_train=20, n_test=10)
+    folders = write_image_folders(tmp_path / "folders")
+    cases = [(batches, tmp_path / "cifar-10-python.tar.gz", ""), (folders, tmp_path / "jpg.tar.gz", ""),
+             (folders, tmp_path / "wrapped.tgz", "cifar10_png/")]  # one wrapping folder, as `tar czf x.tgz dir/` makes
+    for folder, archive, prefix in cases:
+        cache = tmp_path / f"cache-{archive.name}"
+        from_archive = load_cifar10(tar_gz(folder, archive, prefix), cache_dir=cache)
+        from_folder = load_cifar10(folder, cache_dir=tmp_path / "cache-folder")
+        np.testing.assert_array_equal(from_archive.train_images, from_folder.train_images)
+        np.testing.assert_array_equal(from_archive.test_labels, from_folder.test_labels)
+        assert from_archive.source.endswith(str(archive))
+        assert [p.suffix for p in cache.iterdir()] == [".npz"]  # nothing unpacked to disk, only the cache
+
+
+def test_archive_without_cifar_or_unreadable_is_a_one_line_error(tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("hello")
+    with pytest.raises(DataNotFoundError, match="is an archive with no CIFAR-10 inside"):
+        load_cifar10(tar_gz(tmp_path / "notes", tmp_path / "notes.tar.gz"), cache_dir=tmp_path / "cache")
+    (tmp_path / "broken.tar.gz").write_bytes(b"not a gzip file")
+    with pytest.raises(DataNotFoundError, match="is not a readable .tar.gz"):
+        load_cifar10(tmp_path / "broken.tar.gz", cache_dir=tmp_path / "cache")
+
+
+def test_archive_member_escaping_the_target_is_refused(tmp_path):
+    archive = tmp_path / "evil.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("../escaped.txt")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"bad"))
+    with pytest.raises(ValueError, match="unsafe to unpack: member '../escaped.txt'"):
+        load_cifar10(archive, cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+# --- cache -------------------------------------------------------------------------------------------------------
+
+def test_second_load_comes_from_the_cache_until_the_files_change(tmp_path, monkeypatch):
+    root = write_synthetic_cifar10(tmp_path / "data", n_train=20, n_test=10)
+    first = load_cifar10(root, cache_dir=tmp_path / "cache")
+
+    def must_not_decode(*args):
+        raise AssertionError("decoded again instead of using the cache")
+
+    monkeypatch.setattr(cifar10, "_read_python_batches", must_not_decode)
+    second = load_cifar10(root, cache_dir=tmp_path / "cache")
+    np.testing.assert_array_equal(second.train_images, first.train_images)
+    assert second.source == first.source
+
+    write_synthetic_cifar10(tmp_path / "data", n_train=20, n_test=10, seed=5)  # new sizes/mtimes: a new key
+    with pytest.raises(AssertionError, match="decoded again"):
+        load_cifar10(root, cache_dir=tmp_path / "cache")
+
+
+def test_image_folder_cache_and_default_cache_dir(tmp_path, monkeypatch, isolated_cache):
+    root = write_image_folders(tmp_path / "img")
+    first = load_cifar10(root)  # cache_dir=None -> $LRNAS_CACHE
+    assert len(list(isolated_cache.glob("cifar10-*.npz"))) == 1
+    monkeypatch.setattr(cifar10, "_read_image_folders", lambda *a: pytest.fail("decoded again"))
+    np.testing.assert_array_equal(load_cifar10(root).test_images, first.test_images)
+
+
+# --- download ----------------------------------------------------------------------------------------------------
+
+def test_offline_without_data_is_one_line_naming_root_and_layouts(tmp_path):
+    with pytest.raises(DataNotFoundError) as err:
+        load_cifar10(tmp_path / "nowhere", cache_dir=tmp_path / "cache", download=offline)
+    message = str(err.value)
+    assert "\n" not in message and isinstance(err.value, ValueError)
+    assert f"data.root={str(tmp_path / 'nowhere')!r}" in message
+    assert "cifar-10-batches-py/" in message and "train/<class>/" in message and "download failed" in message
+
+
+def test_download_with_bad_md5_is_deleted(tmp_path):
+    def corrupt(url, dest):
+        Path(dest).write_bytes(b"not cifar")
+
+    with pytest.raises(DataNotFoundError, match="MD5"):
+        load_cifar10(tmp_path / "empty", cache_dir=tmp_path / "cache", download=corrupt)
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_download_is_verified_kept_and_reused(tmp_path, monkeypatch):
+    archive = tar_gz(write_synthetic_cifar10(tmp_path / "src", n_train=20, n_test=10), tmp_path / "official.tar.gz")
+    monkeypatch.setattr(cifar10, "MD5", hashlib.md5(archive.read_bytes()).hexdigest())
+    urls = []
+
+    def fake(url, dest):
+        urls.append(url)
+        Path(dest).write_bytes(archive.read_bytes())
+
+    data = load_cifar10(tmp_path / "empty", cache_dir=tmp_path / "cache", download=fake)
+    assert urls == [cifar10.URL] and data.train_images.shape == (20, 32, 32, 3)
+    assert (tmp_path / "cache" / "cifar-10-python.tar.gz").is_file()
+    again = load_cifar10(tmp_path / "empty", cache_dir=tmp_path / "cache", download=offline)
+    np.testing.assert_array_equal(again.train_images, data.train_images)
+
+
+# --- split -------------------------------------------------------------------------------------------------------
+
+def test_split_is_seeded_disjoint_and_complete():
+    weights, held_out = split_train(11, seed=3)
+    assert len(weights) == 6 and len(held_out) == 5
+    assert sorted(np.concatenate([weights, held_out]).tolist()) == list(range(11))
+    again_w, again_h = split_train(11, seed=3)
+    np.testing.assert_array_equal(again_w, weights)
+    np.testing.assert_array_equal(again_h, held_out)
+    assert not np.array_equal(split_train(1000, seed=0)[0], split_train(1000, seed=1)[0])
+
+
+# --- augmentation ------------------------------------------------------------------------------------------------
+
+def test_to_float_normalized_values_and_layout():
+    images = torch.zeros(2, 32, 32, 3, dtype=torch.uint8)
+    images[1] = 255
+    x = to_float_normalized(images)
+    assert x.shape == (2, 3, 32, 32) and x.dtype == torch.float32
+    assert x.is_contiguous(memory_format=torch.channels_last)
+    for c in range(3):
+        assert torch.allclose(x[0, c], torch.tensor(-MEAN[c] / STD[c]))
+        assert torch.allclose(x[1, c], torch.tensor((1 - MEAN[c]) / STD[c]))
+    with pytest.raises(ValueError, match="uint8 NHWC"):
+        to_float_normalized(images.float())
+
+
+def crop_offsets(image: np.ndarray, crop: np.ndarray, padding: int) -> list[tuple[int, int, int]]:
+    """Every (dy, dx, flipped) for which `crop` is that window of the zero-padded `image`."""
+    padded = np.pad(image, ((padding, padding), (padding, padding), (0, 0)))
+    found = []
+    for dy in range(2 * padding + 1):
+        for dx in range(2 * padding + 1):
+            window = padded[dy:dy + 32, dx:dx + 32]
+            for flip, candidate in ((0, window), (1, window[:, ::-1])):
+                if np.array_equal(candidate, crop):
+                    found.append((dy, dx, flip))
+    return found
+
+
+def test_flip_without_padding_gives_the_image_or_its_mirror():
+    images = torch.randint(0, 256, (64, 32, 32, 3), dtype=torch.uint8)
+    out = random_crop_flip(images, torch.Generator().manual_seed(0), padding=0)
+    assert out.shape == images.shape and out.dtype == torch.uint8
+    same = (out == images).flatten(1).all(1)
+    mirrored = (out == images.flip(2)).flatten(1).all(1)
+    assert (same | mirrored).all() and same.any() and mirrored.any()
+
+
+def test_crop_with_padding_shifts_content_and_fills_zeros():
+    images = torch.randint(1, 256, (32, 32, 32, 3), dtype=torch.uint8)  # no zeros, so padding is recognisable
+    out = random_crop_flip(images, torch.Generator().manual_seed(1), padding=4).numpy()
+    offsets = []
+    for image, crop in zip(images.numpy(), out, strict=True):
+        found = crop_offsets(image, crop, padding=4)
+        assert len(found) == 1, "output is not a crop of its zero-padded input (or its mirror)"
+        offsets += found
+    dy, dx, flipped = map(set, zip(*offsets, strict=True))
+    assert len(dy) > 3 and len(dx) > 3 and flipped == {0, 1}  # offsets vary per image
+    assert any(y != x for y, x, _ in offsets) and (out == 0).any()  # rows and columns shift independently into padding
+
+
+# --- device batches ----------------------------------------------------------------------------------------------
+
+def test_device_batches_epoch_is_seeded_and_covers_the_indices():
+    images = np.repeat(np.arange(40, dtype=np.uint8), 32 * 32 * 3).reshape(40, 32, 32, 3)  # image i is all i
+    labels = np.arange(40) % 10
+    indices = np.arange(0, 40, 2)
+    batches = DeviceBatches(images, labels, indices, device="cpu")
+    assert len(batches) == 20 and batches.num_batches(6) == 3 and batches.num_batches(6, drop_last=False) == 4
+
+    def epoch(seed, **kw):
+        return list(batches.iterate(6, torch.Generator().manual_seed(seed), **kw))
+
+    first, again, other = epoch(0), epoch(0), epoch(1)
+    assert len(first) == 3
+    for (x, y), (x2, y2) in zip(first, again, strict=True):
+        assert x.shape == (6, 3, 32, 32) and x.is_contiguous(memory_format=torch.channels_last)
+        assert y.dtype == torch.int64 and torch.equal(x, x2) and torch.equal(y, y2)
+    assert not all(torch.equal(a[0], b[0]) for a, b in zip(first, other, strict=True))
+
+    plain = epoch(0, augment=False, drop_last=False)
+    shown = torch.cat([x[:, 0, 0, 0] for x, _ in plain])
+    ids = torch.round((shown * STD[0] + MEAN[0]) * 255).long()  # undo normalisation: the image's own index
+    assert sorted(ids.tolist()) == indices.tolist()
+    assert torch.equal(torch.cat([y for _, y in plain]), torch.from_numpy(labels[ids.numpy()]))
+
+
+def test_device_batches_sample_draws_distinct_images():
+    images = np.repeat(np.arange(10, dtype=np.uint8), 32 * 32 * 3).reshape(10, 32, 32, 3)
+    batches = DeviceBatches(images, np.arange(10), device="cpu")
+    x, y = batches.sample(10, torch.Generator().manual_seed(0), augment=False)
+    assert sorted(y.tolist()) == list(range(10)) and x.shape == (10, 3, 32, 32)
+    _, y_again = batches.sample(10, torch.Generator().manual_seed(0))
+    assert torch.equal(y, y_again)
+    with pytest.raises(ValueError, match="batch_size=11"):
+        batches.sample(11, torch.Generator())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_device_batches_on_gpu_match_cpu_for_the_same_seed():
+    images = np.random.default_rng(0).integers(0, 256, (100, 32, 32, 3), dtype=np.uint8)
+    labels = np.arange(100) % 10
+    cpu, gpu = (DeviceBatches(images, labels, device=device) for device in ("cpu", "cuda"))
+    epochs = [b.iterate(16, torch.Generator().manual_seed(0)) for b in (cpu, gpu)]
+    for (x, y), (x_gpu, y_gpu) in zip(*epochs, strict=True):
+        assert x_gpu.is_cuda and x_gpu.is_contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(x_gpu.cpu(), x)
+        assert torch.equal(y_gpu.cpu(), y)
+    x, y = cpu.sample(32, torch.Generator().manual_seed(1))
+    x_gpu, y_gpu = gpu.sample(32, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(x_gpu.cpu(), x)
+    assert torch.equal(y_gpu.cpu(), y)
