@@ -3,10 +3,12 @@
     lrnas --help
     lrnas train --help            # Hydra's help: config groups and their options
     lrnas train experiment=smoke  # any Hydra overrides; -m for sweeps
+    lrnas report outputs          # one table of every finished run below a folder
 """
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -27,6 +29,27 @@ def train(overrides: tuple[str, ...]) -> None:
 
     sys.argv = ["lrnas train", *overrides]
     main()
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path), default="outputs")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the runs here.")
+def report(folder: Path, csv_path: Path | None) -> None:
+    """Tabulate finished runs under FOLDER (default: outputs): per run, then mean/std over seeds."""
+    import pandas as pd
+
+    from .reporting.runs import collect_runs, summarise
+
+    try:
+        runs = collect_runs(folder)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    with pd.option_context("display.width", 200, "display.max_columns", None, "display.float_format", "{:.3f}".format):
+        click.echo(runs.drop(columns="run").to_string(index=False))
+        click.echo("\nover seeds (Kendall tau on held-out, non-landmark archs; compare with param_count_kendall_tau):")
+        click.echo(summarise(runs).to_string(index=False))
+    if csv_path:
+        runs.to_csv(csv_path, index=False)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ from .data import (
     write_synthetic_cifar10,
 )
 from .evaluation.ranking import draw_eval_sample, evaluate_ranking
+from .landmarks import Landmark, LandmarkRegularizer, landmarks_from_config, save_landmarks
+from .landmarks.refinement import as_landmarks, refine_landmarks, refinement_epochs
 from .records import save_checkpoint, save_csv, save_json, save_run_info
 from .spaces import get_space
 from .supernets import build_supernet
@@ -69,19 +71,39 @@ def load_data(data_cfg):
     return load_cifar10(root, cache_dir=cache_dir)
 
 
+def choose_landmarks(cfg: DictConfig, benchmark, space, reserved: set[str]) -> list[Landmark]:
+    """The configured landmark set, sorted worst to best, drawn from outside the evaluation sample ``reserved``."""
+    table = benchmark.table
+    pool = pd.Series(table[cfg.space.ground_truth].to_numpy(), index=table["arch_str"])
+    return landmarks_from_config(cfg.landmarks, pool[~pool.index.isin(reserved)], cfg.seed,
+                                 validate_arch=space.parse_arch, resolve_path=to_absolute_path)
+
+
 def train(cfg: DictConfig, run_dir: Path) -> dict:
     """Train the super-net described by ``cfg``; write records into ``run_dir``; return the final metrics."""
     device = resolve_device(cfg.device)
     seed_everything(cfg.seed)
     save_run_info(run_dir, cfg, str(device))
-
     space = get_space(cfg.space.name)
     benchmark = load_benchmark(cfg.space.name)
+    metric = cfg.space.ground_truth
+
+    # Landmarks come from outside the plain evaluation sample, so it stays the same with and without them.
+    plain_sample = draw_eval_sample(benchmark, cfg.eval.num_archs, cfg.eval.sample_seed, set(), metric)
+    landmarks = choose_landmarks(cfg, benchmark, space, reserved=set(plain_sample.archs))
+    if cfg.regularizer.name == "landmark" and not landmarks:
+        raise ValueError("regularizer=landmark needs landmarks; choose landmarks=random|fixed|hamming|file")
+    ever_landmarks = {lm.arch for lm in landmarks}
+    sample = draw_eval_sample(benchmark, cfg.eval.num_archs, cfg.eval.sample_seed, ever_landmarks, metric)
+    if landmarks:
+        save_landmarks(landmarks, run_dir / "landmarks.csv")
+
     data = load_data(cfg.data)
-    weight_indices, _held_out_indices = split_train(len(data.train_labels), cfg.data.split_seed)
+    weight_indices, held_out_indices = split_train(len(data.train_labels), cfg.data.split_seed)
     if cfg.trainer.train_images:
         weight_indices = weight_indices[: cfg.trainer.train_images]
     train_batches = DeviceBatches(data.train_images, data.train_labels, weight_indices, device)
+    held_out = DeviceBatches(data.train_images, data.train_labels, held_out_indices, device)
     num_test = min(cfg.eval.num_test_images, len(data.test_labels))
     test_images = to_float_normalized(torch.from_numpy(data.test_images[:num_test]).to(device))
     test_labels = torch.from_numpy(data.test_labels[:num_test]).to(device)
@@ -92,37 +114,47 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     epochs = cfg.trainer.epochs
     steps_per_epoch = train_batches.num_batches(cfg.trainer.batch_size)
     optimizer, scheduler = build_optimizer(super_net, cfg.trainer, steps_total=epochs * steps_per_epoch)
-    trainer = SuperNetTrainer(super_net, algorithm, optimizer, scheduler, cfg.trainer.grad_clip)
+    regularizer = None
+    if cfg.regularizer.name == "landmark":
+        regularizer = LandmarkRegularizer(landmarks, [space.parse_arch(lm.arch) for lm in landmarks],
+                                          cfg.regularizer, epochs, random.Random(cfg.seed + 1))
+    # Held-out batches draw from their own generator, so the training data order is the same with and without landmarks.
+    held_out_order = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+    trainer = SuperNetTrainer(super_net, algorithm, optimizer, scheduler, cfg.trainer.grad_clip, regularizer,
+                              held_out, held_out_order)
 
-    sample = draw_eval_sample(benchmark, cfg.eval.num_archs, cfg.eval.sample_seed, set(), cfg.space.ground_truth)
-    archs_table = pd.DataFrame(
-        {"arch": sample.archs, "ground_truth": sample.ground_truth, "params_m": sample.params}
-    )
+    archs_table = pd.DataFrame({"arch": sample.archs, "ground_truth": sample.ground_truth, "params_m": sample.params})
     eval_epochs = set(cfg.eval.at_epochs) | {epochs}
-    data_order = torch.Generator().manual_seed(cfg.seed)
+    refine = cfg.landmarks.get("refine")
+    refine_epochs = refinement_epochs(epochs, refine.rounds) if refine and regularizer else set()
+    data_order = torch.Generator(device=device).manual_seed(cfg.seed)
     log.info(
-        "training %s super-net (C=%d, N=%d) with %s on %d images, %d epochs, device %s; run folder %s",
-        cfg.space.name, cfg.space.channels, cfg.space.cells_per_stage, cfg.algorithm.name,
-        len(weight_indices), epochs, device, run_dir,
+        "training %s super-net (C=%d, N=%d) with %s on %d images, %d epochs, %d landmarks, regularizer %s, "
+        "device %s; run folder %s", cfg.space.name, cfg.space.channels, cfg.space.cells_per_stage,
+        cfg.algorithm.name, len(weight_indices), epochs, len(landmarks), cfg.regularizer.name, device, run_dir,
     )
 
     history: list[dict] = []
+    oracle_queries: list[dict] = []
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
         row = {"epoch": epoch, **trainer.train_epoch(train_batches, cfg.trainer.batch_size, data_order, epoch, epochs)}
         row["elapsed_s"] = time.perf_counter() - started
         if epoch in eval_epochs:
-            result = evaluate_ranking(
-                super_net, space, sample, test_images, test_labels, cfg.eval.batch_size, cfg.eval.top_k
-            )
+            result = evaluate_ranking(super_net, space, sample, test_images, test_labels, cfg.eval.batch_size,
+                                      cfg.eval.top_k, landmarks=regularizer.landmarks if regularizer else landmarks)
             row.update(result["metrics"])
             archs_table[f"supernet_acc_epoch{epoch}"] = result["supernet_accuracy"]
             save_csv(run_dir / "archs.csv", archs_table)
             log.info("epoch %d: %s", epoch, describe_ranking(result["metrics"]))
-        else:
-            log.info("epoch %d: train loss %.3f, train acc %.1f%%", epoch, row["train_loss"], row["train_accuracy"])
+        log.info("epoch %d: %s", epoch, describe_training(row))
+        if epoch in refine_epochs:
+            oracle_queries += refine_round(epoch, super_net, space, benchmark, metric, regularizer, held_out, refine,
+                                           exclude=set(sample.archs), batch_size=cfg.eval.batch_size, seed=cfg.seed)
+            save_csv(run_dir / "oracle_queries.csv", pd.DataFrame(oracle_queries))
+            save_landmarks(regularizer.landmarks, run_dir / "landmarks.csv")
         history.append(row)
-        save_json(run_dir / "metrics.json", metrics_document(history, cfg, num_test))
+        save_json(run_dir / "metrics.json", metrics_document(history, cfg, num_test, len(landmarks)))
         if cfg.trainer.checkpoint_every_epoch or epoch == epochs:
             save_checkpoint(
                 run_dir / "checkpoint.pt",
@@ -130,25 +162,50 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
                  "scheduler": scheduler.state_dict()},
             )
     log.info("summary (Kendall tau on %d held-out architectures, %d test images):\n%s",
-             cfg.eval.num_archs, num_test, summary_table(history))
+             len(sample.archs), num_test, summary_table(history))
     return history[-1]
+
+
+def refine_round(epoch, super_net, space, benchmark, metric, regularizer, held_out, refine, exclude, batch_size, seed):
+    """One refinement round: the oracle's answers for the super-net's top candidates join the landmarks."""
+    pool = [a for a in benchmark.archs if a not in exclude and a not in {lm.arch for lm in regularizer.landmarks}]
+    count = min(refine.num_images, len(held_out))
+    images, labels = to_float_normalized(held_out.images[:count]), held_out.labels[:count]
+    queries = refine_landmarks(super_net, space, benchmark, metric, pool, refine, images, labels, batch_size,
+                               random.Random(seed * 1000 + epoch))
+    regularizer.add_landmarks(as_landmarks(queries), [space.parse_arch(q["arch"]) for q in queries])
+    log.info("epoch %d: refinement queried the oracle for %d archs; %d landmarks now", epoch, len(queries),
+             len(regularizer.landmarks))
+    return [{"epoch": epoch, **query} for query in queries]
+
+
+def describe_training(row: dict) -> str:
+    text = f"train loss {row['train_loss']:.3f}, train acc {row['train_accuracy']:.1f}%"
+    if "landmark_lambda" in row:
+        text += (f", landmark λ {row['landmark_lambda']:.3f}, mean penalty {row['landmark_penalty']:.4f}, "
+                 f"violated pairs {100 * row['landmark_violation_rate']:.1f}%")
+    return text
 
 
 def describe_ranking(metrics: dict) -> str:
     """One line a user can read at a glance: super-net tau beside the parameter-count baseline, with the sample."""
     verdict = "beats" if metrics["kendall_tau"] > metrics["param_count_kendall_tau"] else "does NOT beat"
-    return (
+    text = (
         f"held-out Kendall tau {metrics['kendall_tau']:.3f} on {metrics['sample_size']} non-landmark archs "
         f"(param-count baseline {metrics['param_count_kendall_tau']:.3f}: super-net {verdict} it), "
         f"Spearman {metrics['spearman_rho']:.3f}, mean super-net acc {metrics['mean_supernet_accuracy']:.1f}%"
     )
+    if "landmark_kendall_tau" in metrics:
+        text += f"; tau on the {metrics['num_landmarks']} landmarks themselves {metrics['landmark_kendall_tau']:.3f}"
+    return text
 
 
-def metrics_document(history: list[dict], cfg: DictConfig, num_test_images: int) -> dict:
+def metrics_document(history: list[dict], cfg: DictConfig, num_test_images: int, num_landmarks: int) -> dict:
     evaluated = [row for row in history if "kendall_tau" in row]
     return {
         "eval_sample": {
             "num_archs": cfg.eval.num_archs,
+            "num_landmarks_excluded": num_landmarks,
             "sample_seed": cfg.eval.sample_seed,
             "excludes_landmarks": True,
             "num_test_images": num_test_images,
@@ -160,8 +217,9 @@ def metrics_document(history: list[dict], cfg: DictConfig, num_test_images: int)
 
 
 def summary_table(history: list[dict]) -> str:
-    columns = ["epoch", "train_loss", "train_accuracy", "kendall_tau", "param_count_kendall_tau", "spearman_rho",
-               "precision_at_top10", "top10_mean_ground_truth", "elapsed_s"]
+    columns = ["epoch", "train_loss", "train_accuracy", "kendall_tau", "param_count_kendall_tau",
+               "landmark_kendall_tau", "spearman_rho", "precision_at_top10", "top10_mean_ground_truth",
+               "landmark_lambda", "elapsed_s"]
     frame = pd.DataFrame([row for row in history if "kendall_tau" in row])
     return frame[[c for c in columns if c in frame]].to_string(index=False, float_format=lambda v: f"{v:.3f}")
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from scipy.stats import chisquare
 
@@ -24,6 +25,7 @@ from lrnas.landmarks import (
     LandmarkFileError,
     hamming_groups,
     lambda_at,
+    landmarks_from_config,
     load_landmarks,
     normalised_gap,
     ranking_penalty,
@@ -339,15 +341,16 @@ def test_missing_file(tmp_path):
 
 @pytest.mark.parametrize("name", ["none", "random", "fixed", "hamming", "file"])
 def test_landmark_configs_match_the_api(nb201_pool, tmp_path, name):
-    options = OmegaConf.to_container(OmegaConf.load(CONF / "landmarks" / f"{name}.yaml"))
-    method, num, seed = options.pop("method"), options.pop("num_landmarks", None), options.pop("seed", None)
-    assert method == name and seed is None
+    overrides = [f"landmarks={name}"]
     if name == "file":
-        assert OmegaConf.is_missing(OmegaConf.load(CONF / "landmarks" / "file.yaml"), "path")
         save_landmarks(select_landmarks("random", nb201_pool, 30, seed=0), tmp_path / "l.csv")
-        options["path"] = tmp_path / "l.csv"
-    lms = select_landmarks(method, nb201_pool, num, seed=0, validate_arch=nb201.parse_arch, **options)
+        overrides.append(f"landmarks.path={tmp_path / 'l.csv'}")
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=overrides).landmarks
+    assert cfg.method == name and cfg.get("seed") is None
+    lms = landmarks_from_config(cfg, nb201_pool, run_seed=0, validate_arch=nb201.parse_arch)
     assert len(lms) == (0 if name == "none" else 30)
+    assert name == "none" or cfg.refine.rounds == 0  # refinement is off unless asked for
 
 
 def test_regularizer_config_defaults():

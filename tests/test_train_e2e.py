@@ -60,3 +60,28 @@ def test_help_lists_train_and_train_help_is_hydras(tmp_path):
     assert result.returncode == 0 and "train" in result.stdout
     hydra_help = lrnas("train", "--help", cwd=tmp_path, cache=tmp_path / "cache")
     assert hydra_help.returncode == 0 and "experiment" in hydra_help.stdout
+
+
+def test_landmark_run_excludes_landmarks_and_logs_the_regularizer(tmp_path):
+    overrides = ["experiment=smoke", "landmarks=random", "landmarks.num_landmarks=8", "regularizer=landmark",
+                 "regularizer.warmup_epochs=1", "landmarks.refine.rounds=1", "landmarks.refine.candidates=10",
+                 "landmarks.refine.add_top=2", "trainer.epochs=2", "eval.at_epochs=[]"]
+    result = lrnas("train", *overrides, cwd=tmp_path, cache=tmp_path / "cache")
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = run_folders(tmp_path)
+    landmarks = pd.read_csv(run / "landmarks.csv")
+    queries = pd.read_csv(run / "oracle_queries.csv")
+    evaluated = set(pd.read_csv(run / "archs.csv")["arch"])
+    assert len(landmarks) == 10 and landmarks["accuracy"].is_monotonic_increasing  # 8 + 2 from refinement
+    assert len(queries) == 2 and set(queries["arch"]) <= set(landmarks["arch"])
+    assert not evaluated & set(landmarks["arch"])
+    history = json.loads((run / "metrics.json").read_text())["history"]
+    assert history[0]["landmark_lambda"] == 0.0  # warm-up
+    assert history[1]["landmark_lambda"] > 0 and 0 <= history[1]["landmark_violation_rate"] <= 1
+    assert history[1]["num_landmarks"] == 10 and -1 <= history[1]["landmark_kendall_tau"] <= 1
+
+
+def test_regularizer_without_landmarks_is_one_line_error(tmp_path):
+    result = lrnas("train", "experiment=smoke", "regularizer=landmark", cwd=tmp_path, cache=tmp_path / "cache")
+    assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
+    assert "regularizer=landmark needs landmarks" in result.stderr + result.stdout

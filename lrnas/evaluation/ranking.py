@@ -25,11 +25,17 @@ class EvalSample:
 
 
 def draw_eval_sample(benchmark, num_archs: int, seed: int, exclude: set[str], metric: str) -> EvalSample:
-    """A seeded uniform sample of ``num_archs`` benchmark architectures, never one in ``exclude`` (landmarks)."""
-    pool = [arch for arch in benchmark.archs if arch not in exclude]
-    if not 2 <= num_archs <= len(pool):
-        raise ValueError(f"eval.num_archs={num_archs} must be between 2 and the {len(pool)} non-landmark architectures")
-    archs = random.Random(seed).sample(pool, num_archs)
+    """A seeded uniform sample of ``num_archs`` benchmark architectures, never one in ``exclude`` (landmarks).
+
+    The benchmark is shuffled by ``seed`` and the first ``num_archs`` not excluded are taken, so landmarks chosen
+    outside the plain sample leave it unchanged: runs with and without landmarks are scored on the same archs.
+    """
+    order = list(benchmark.archs)
+    random.Random(seed).shuffle(order)
+    archs = [arch for arch in order if arch not in exclude][:num_archs]
+    if not 2 <= num_archs <= len(archs):
+        pool = len(order) - len(exclude)
+        raise ValueError(f"eval.num_archs={num_archs} must be between 2 and the {pool} non-landmark architectures")
     return EvalSample(archs, benchmark.accuracies(archs, metric), benchmark.params(archs))
 
 
@@ -48,10 +54,17 @@ def supernet_accuracies(super_net, archs, images: torch.Tensor, labels: torch.Te
     return 100.0 * correct.cpu().numpy() / len(images)
 
 
-def evaluate_ranking(super_net, space, sample: EvalSample, images, labels, batch_size: int, top_k: int) -> dict:
-    """Ranking metrics of the super-net on ``sample`` plus the parameter-count baseline on the same sample."""
+def evaluate_ranking(super_net, space, sample: EvalSample, images, labels, batch_size: int, top_k: int,
+                     landmarks=()) -> dict:
+    """Ranking metrics of the super-net on ``sample`` plus the parameter-count baseline on the same sample, and,
+    when there are landmarks, Kendall tau on the landmarks themselves (how well the regularizer fits them)."""
     accuracies = supernet_accuracies(super_net, [space.parse_arch(a) for a in sample.archs], images, labels, batch_size)
     metrics = ranking_metrics(accuracies, sample.ground_truth, top_k=top_k)
     metrics["param_count_kendall_tau"] = kendall_tau(sample.params, sample.ground_truth)
     metrics["mean_supernet_accuracy"] = float(accuracies.mean())
+    if landmarks:
+        fitted = supernet_accuracies(super_net, [space.parse_arch(lm.arch) for lm in landmarks], images, labels,
+                                     batch_size)
+        metrics["landmark_kendall_tau"] = kendall_tau(fitted, [lm.accuracy for lm in landmarks])
+        metrics["num_landmarks"] = len(landmarks)
     return {"metrics": metrics, "supernet_accuracy": accuracies}

@@ -175,7 +175,7 @@ class LandmarkRegularizer:
 
     def add_landmarks(self, landmarks, archs) -> None:
         """Iterative refinement: grow the set and keep it sorted worst to best."""
-        merged = sorted(zip(self.landmarks + list(landmarks), self.archs + list(archs)),
+        merged = sorted(zip(self.landmarks + list(landmarks), self.archs + list(archs), strict=True),
                         key=lambda pair: (pair[0].accuracy, pair[0].arch))
         self.landmarks, self.archs = [lm for lm, _ in merged], [arch for _, arch in merged]
         self.accuracies = [landmark.accuracy for landmark in self.landmarks]
@@ -187,7 +187,7 @@ class LandmarkRegularizer:
                          reach_nominal=reg.reach_nominal, ramp_epochs=reg.ramp_epochs)
 
     def backward(self, super_net, images: torch.Tensor, labels: torch.Tensor, lam: float) -> dict[str, torch.Tensor]:
-        """Back-propagate ``lam * sum f(L_b - L_a)`` (gradients accumulate onto the algorithm's); return detached stats."""
+        """Back-propagate ``lam * sum f(L_b - L_a)``, accumulating onto the algorithm's gradients; return stats."""
         reg = self.reg
         pairs = sample_pairs(reg.pair_procedure, len(self.archs), self.rng, reg.num_pairs, reg.adjacent_step)
         # Each landmark's loss is computed once per step, on the same batch, even if it is in several pairs.

@@ -157,6 +157,18 @@ def hamming_groups(
     return groups
 
 
+def landmarks_from_config(landmarks_cfg, pool: pd.Series | None, run_seed: int,
+                          validate_arch: Callable[[str], object] | None = None,
+                          resolve_path: Callable[[str], str] = str) -> list[Landmark]:
+    """The landmark set a composed ``landmarks`` config group asks for (``refine`` belongs to the training loop)."""
+    options = {k: v for k, v in landmarks_cfg.items() if k not in ("method", "num_landmarks", "seed", "refine")}
+    if options.get("path") is not None:
+        options["path"] = resolve_path(options["path"])
+    seed = run_seed if landmarks_cfg.get("seed") is None else landmarks_cfg.get("seed")
+    return select_landmarks(landmarks_cfg["method"], pool, landmarks_cfg.get("num_landmarks"), seed,
+                            validate_arch=validate_arch, **options)
+
+
 def save_landmarks(landmarks: list[Landmark], path: str | Path) -> None:
     """Write ``arch,accuracy`` rows in landmark order (row 1 = index 0 = worst); readable by the ``file`` method."""
     with open(path, "w", newline="") as f:

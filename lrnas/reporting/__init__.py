@@ -1,0 +1,1 @@
+"""Reporting: turn run folders into tables."""

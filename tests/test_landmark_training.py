@@ -1,0 +1,123 @@
+"""The landmark term inside a training step: gradient direction, accumulation, skipped zero hinges, exclusion."""
+import random
+
+import pytest
+import torch
+import torch.nn.functional as F
+from omegaconf import OmegaConf
+
+from lrnas.benchmarks import load_nb201
+from lrnas.evaluation.ranking import draw_eval_sample
+from lrnas.landmarks import Landmark, LandmarkRegularizer
+from lrnas.landmarks.refinement import refinement_epochs
+from lrnas.spaces import nb201
+from lrnas.supernets import build_supernet
+
+ARCH_A = ("nor_conv_3x3", "nor_conv_1x1", "nor_conv_3x3", "skip_connect", "nor_conv_3x3", "avg_pool_3x3")
+ARCH_B = nb201.parse_arch("|nor_conv_1x1~0|+|avg_pool_3x3~0|skip_connect~1|+|nor_conv_1x1~0|none~1|nor_conv_3x3~2|")
+
+
+def regularizer_cfg(**overrides):
+    base = dict(lam=10.0, schedule="constant", reach_nominal=False, warmup_epochs=0, ramp_epochs=0, penalty="hinge",
+                beta=1.0, margin=1.0, gap_weighted=False, pair_procedure="random_pairs", num_pairs=1, adjacent_step=1,
+                every_k_steps=1, landmark_batch_size=None)
+    return OmegaConf.create({**base, **overrides})
+
+
+def setup(seed=0):
+    torch.manual_seed(seed)
+    net = build_supernet("nb201", C=4, N=1)
+    images = torch.randn(16, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    labels = torch.randint(0, 10, (16,))
+    return net, images, labels
+
+
+def losses(net, images, labels):
+    with torch.no_grad():
+        return tuple(F.cross_entropy(net(images, arch), labels).item() for arch in (ARCH_A, ARCH_B))
+
+
+def regularizer_for(better, **cfg):
+    """Two landmarks; ``better`` names the one with the higher ground truth."""
+    worse = ARCH_B if better is ARCH_A else ARCH_A
+    landmarks = [Landmark(nb201.format_arch(worse), 80.0), Landmark(nb201.format_arch(better), 90.0)]
+    return LandmarkRegularizer(landmarks, [worse, better], regularizer_cfg(**cfg), 10, random.Random(0))
+
+
+def flat_grad(net):
+    return torch.cat([p.grad.flatten() for p in net.parameters() if p.grad is not None])
+
+
+def test_one_step_on_a_violated_pair_shrinks_the_loss_gap():
+    net, images, labels = setup()
+    loss_a, loss_b = losses(net, images, labels)
+    better = ARCH_A if loss_a > loss_b else ARCH_B  # declare the higher-loss arch better: the pair is violated
+    regularizer = regularizer_for(better)
+    stats = regularizer.backward(net, images, labels, lam=10.0)
+    assert stats["violated"].item() == 1 and stats["penalty"].item() == pytest.approx(abs(loss_a - loss_b), rel=1e-4)
+    gap_before = abs(loss_a - loss_b)
+    torch.optim.SGD(net.parameters(), lr=0.001).step()
+    new_a, new_b = losses(net, images, labels)
+    gap_after = (new_a - new_b) if better is ARCH_A else (new_b - new_a)
+    assert gap_after < gap_before
+
+
+def test_swapping_the_ground_truth_order_flips_the_gradient():
+    net, images, labels = setup()
+    # A margin larger than any loss gap keeps both orders active, so the two gradients are exact opposites.
+    regularizer_for(ARCH_A, penalty="margin_hinge", margin=100.0).backward(net, images, labels, 1.0)
+    grad_a_better = flat_grad(net).clone()
+    net.zero_grad(set_to_none=True)
+    regularizer_for(ARCH_B, penalty="margin_hinge", margin=100.0).backward(net, images, labels, 1.0)
+    grad_b_better = flat_grad(net)
+    assert grad_a_better.norm() > 0
+    torch.testing.assert_close(grad_a_better, -grad_b_better, rtol=1e-4, atol=1e-6)
+
+
+def test_landmark_gradient_accumulates_onto_the_algorithm_gradient():
+    net, images, labels = setup()
+    loss_a, loss_b = losses(net, images, labels)
+    better = ARCH_A if loss_a > loss_b else ARCH_B
+    F.cross_entropy(net(images, ARCH_A), labels).backward()
+    algorithm_grad = [p.grad.clone() if p.grad is not None else torch.zeros_like(p) for p in net.parameters()]
+    regularizer_for(better).backward(net, images, labels, lam=10.0)
+    total = [p.grad if p.grad is not None else torch.zeros_like(p) for p in net.parameters()]
+    net.zero_grad(set_to_none=True)
+    regularizer_for(better).backward(net, images, labels, lam=10.0)
+    alone = [p.grad if p.grad is not None else torch.zeros_like(p) for p in net.parameters()]
+    for t, a, g in zip(total, algorithm_grad, alone, strict=True):
+        torch.testing.assert_close(t, a + g)
+
+
+def test_correctly_ordered_hinge_pair_skips_the_backward_pass():
+    net, images, labels = setup()
+    loss_a, loss_b = losses(net, images, labels)
+    better = ARCH_A if loss_a < loss_b else ARCH_B  # already ordered: zero hinge, zero gradient
+    stats = regularizer_for(better).backward(net, images, labels, lam=10.0)
+    assert stats["violated"].item() == 0 and stats["penalty"].item() == 0
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_refinement_grows_the_set_sorted_worst_to_best():
+    net, images, labels = setup()
+    regularizer = regularizer_for(ARCH_A)
+    middle = nb201.sample_arch(random.Random(5))
+    regularizer.add_landmarks([Landmark(nb201.format_arch(middle), 85.0)], [middle])
+    assert [lm.accuracy for lm in regularizer.landmarks] == [80.0, 85.0, 90.0]
+    assert regularizer.archs[1] == middle and regularizer.archs[2] == ARCH_A
+
+
+def test_refinement_epochs_are_evenly_spaced_and_never_the_last():
+    assert refinement_epochs(12, 2) == {4, 8}
+    assert refinement_epochs(10, 1) == {5}
+    assert refinement_epochs(10, 0) == set()
+
+
+def test_eval_sample_never_holds_a_landmark_and_is_unchanged_by_outside_landmarks():
+    benchmark = load_nb201()
+    plain = draw_eval_sample(benchmark, 200, 0, set(), "cifar10_test")
+    outside = set(random.Random(1).sample([a for a in benchmark.archs if a not in set(plain.archs)], 30))
+    assert draw_eval_sample(benchmark, 200, 0, outside, "cifar10_test").archs == plain.archs
+    inside = set(plain.archs[:10])  # e.g. user landmarks from a file that overlap the sample
+    excluded = draw_eval_sample(benchmark, 200, 0, inside, "cifar10_test")
+    assert len(excluded.archs) == 200 and not inside & set(excluded.archs)
