@@ -29,6 +29,7 @@ from .data import (
     DeviceBatches,
     default_cache_dir,
     load_cifar10,
+    random_subset,
     split_train,
     to_float_normalized,
     write_synthetic_cifar10,
@@ -105,8 +106,9 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     train_batches = DeviceBatches(data.train_images, data.train_labels, weight_indices, device)
     held_out = DeviceBatches(data.train_images, data.train_labels, held_out_indices, device)
     num_test = min(cfg.eval.num_test_images, len(data.test_labels))
-    test_images = to_float_normalized(torch.from_numpy(data.test_images[:num_test]).to(device))
-    test_labels = torch.from_numpy(data.test_labels[:num_test]).to(device)
+    test_subset = random_subset(len(data.test_labels), num_test, cfg.eval.sample_seed)
+    test_images = to_float_normalized(torch.from_numpy(data.test_images[test_subset]).to(device))
+    test_labels = torch.from_numpy(data.test_labels[test_subset]).to(device)
 
     super_net = build_supernet(cfg.space.name, C=cfg.space.channels, N=cfg.space.cells_per_stage, num_classes=10)
     super_net = super_net.to(device, memory_format=torch.channels_last)
@@ -169,7 +171,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
 def refine_round(epoch, super_net, space, benchmark, metric, regularizer, held_out, refine, exclude, batch_size, seed):
     """One refinement round: the oracle's answers for the super-net's top candidates join the landmarks."""
     pool = [a for a in benchmark.archs if a not in exclude and a not in {lm.arch for lm in regularizer.landmarks}]
-    count = min(refine.num_images, len(held_out))
+    count = min(refine.num_images, len(held_out))  # held-out images are in random order: a prefix is uniform
     images, labels = to_float_normalized(held_out.images[:count]), held_out.labels[:count]
     queries = refine_landmarks(super_net, space, benchmark, metric, pool, refine, images, labels, batch_size,
                                random.Random(seed * 1000 + epoch))

@@ -20,6 +20,7 @@ from lrnas.data import (
     cifar10,
     load_cifar10,
     random_crop_flip,
+    random_subset,
     split_train,
     to_float_normalized,
     write_synthetic_cifar10,
@@ -330,3 +331,13 @@ def test_device_batches_on_gpu_match_cpu_for_the_same_seed():
     x_gpu, y_gpu = gpu.sample(32, torch.Generator().manual_seed(1))
     torch.testing.assert_close(x_gpu.cpu(), x)
     assert torch.equal(y_gpu.cpu(), y)
+
+
+def test_split_halves_and_subsets_mix_classes_even_when_the_layout_is_class_sorted():
+    # Image folders are read class by class: any prefix used for training or scoring must still hold every class.
+    labels = np.repeat(np.arange(10), 100)
+    weights, held_out = split_train(len(labels), seed=0)
+    for prefix in (weights[:100], held_out[:100], random_subset(len(labels), 100, seed=0)):
+        assert len(set(labels[prefix].tolist())) == 10
+    subset = random_subset(1000, 200, seed=4)
+    assert len(set(subset.tolist())) == 200 and np.array_equal(subset, random_subset(1000, 200, seed=4))

@@ -18,11 +18,12 @@ from lrnas.data.cifar10 import (
     DataNotFoundError,
     default_cache_dir,
     load_cifar10,
+    random_subset,
     split_train,
     write_synthetic_cifar10,
 )
 
 __all__ = [
     "CIFAR10", "CLASSES", "MEAN", "STD", "DataNotFoundError", "DeviceBatches", "default_cache_dir", "load_cifar10",
-    "random_crop_flip", "split_train", "to_float_normalized", "write_synthetic_cifar10",
+    "random_crop_flip", "random_subset", "split_train", "to_float_normalized", "write_synthetic_cifar10",
 ]

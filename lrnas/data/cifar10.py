@@ -85,16 +85,22 @@ def load_cifar10(root: str | os.PathLike, cache_dir: str | os.PathLike | None = 
 
 
 def split_train(num_images: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded random halves of range(num_images): (weight_indices, held_out_indices), each sorted.
+    """Seeded random halves of range(num_images): (weight_indices, held_out_indices), each in random order.
 
     The super-net weights train on the first half; landmark batches come from the held-out half. With an odd
-    count the weights half gets the extra image.
+    count the weights half gets the extra image. The random order makes every prefix a uniform subset: image
+    folders are stored class by class, so a prefix of a sorted index list would hold one or two classes.
     """
     if num_images < 0:
         raise ValueError(f"num_images={num_images} must be >= 0")
-    order = np.random.default_rng(seed).permutation(num_images)
+    order = random_subset(num_images, num_images, seed)
     half = (num_images + 1) // 2
-    return np.sort(order[:half]), np.sort(order[half:])
+    return order[:half], order[half:]
+
+
+def random_subset(num_images: int, count: int, seed: int) -> np.ndarray:
+    """``count`` seeded uniform indices of range(num_images), in random order (never a class-sorted prefix)."""
+    return np.random.default_rng(seed).permutation(num_images)[:count]
 
 
 # --- finding a layout ------------------------------------------------------------------------------------------
