@@ -7,7 +7,9 @@
 """
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from pathlib import Path
 
 import click
@@ -25,7 +27,22 @@ def cli() -> None:
 @click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
 def train(overrides: tuple[str, ...]) -> None:
     """Train a super-net and report Kendall tau vs ground truth (Hydra overrides; `lrnas train --help`)."""
-    from .train import main  # imported here so `lrnas --help` stays fast
+    from .benchmarks import GroundTruthError  # imported here so `lrnas --help` stays fast
+    from .resume import expand_resume
+    from .validation import preflight
+
+    # Every job of a sweep is checked before the first starts: bad input is one line and exit 2, not a failed job hours
+    # into a sweep. LRNAS_DEBUG=1 adds the traceback.
+    try:
+        overrides = expand_resume(list(overrides))
+        preflight(overrides)
+    except (ValueError, GroundTruthError) as error:
+        if os.environ.get("LRNAS_DEBUG") == "1":
+            traceback.print_exc()
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+
+    from .train import main
 
     sys.argv = ["lrnas train", *overrides]
     main()

@@ -51,10 +51,12 @@ def git_revision() -> str:
     return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
-def save_run_info(run_dir: Path, cfg: DictConfig, device: str) -> None:
-    """The composed config (resolved) and the provenance a reader needs to reproduce the run."""
+def save_run_info(run_dir: Path, cfg: DictConfig, device: str, overrides: list[str]) -> None:
+    """The composed config (resolved), the command-line overrides (``lrnas train resume=`` replays them) and the
+    provenance a reader needs to reproduce the run."""
     atomic_write(run_dir / "config.yaml", lambda tmp: OmegaConf.save(cfg, tmp, resolve=True))
     save_json(
         run_dir / "run_info.json",
-        {"seed": cfg.seed, "git_revision": git_revision(), "device": device, "torch": torch.__version__},
+        {"seed": cfg.seed, "overrides": overrides, "git_revision": git_revision(), "device": device,
+         "torch": torch.__version__},
     )

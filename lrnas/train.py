@@ -13,7 +13,9 @@ import os
 import random
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import hydra
 import numpy as np
@@ -21,7 +23,7 @@ import pandas as pd
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import to_absolute_path
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from .algorithms import build_algorithm
 from .benchmarks import load_benchmark
@@ -34,13 +36,15 @@ from .data import (
     to_float_normalized,
     write_synthetic_cifar10,
 )
-from .evaluation.ranking import draw_eval_sample, evaluate_ranking
+from .evaluation.ranking import EvalSample, draw_eval_sample, evaluate_ranking
 from .landmarks import Landmark, LandmarkRegularizer, landmarks_from_config, save_landmarks
 from .landmarks.refinement import as_landmarks, refine_landmarks, refinement_epochs
 from .records import save_checkpoint, save_csv, save_json, save_run_info
+from .resume import CHECKPOINT, Interrupted, capture_rng, previous_state, restore_rng, stop_on_signals
 from .spaces import get_space
 from .supernets import build_supernet
-from .training import SuperNetTrainer, build_optimizer
+from .training import EpochProgress, NonFiniteLossError, SuperNetTrainer, build_optimizer
+from .validation import CONFIG_DIR, validate_config
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +84,78 @@ def choose_landmarks(cfg: DictConfig, benchmark, space, reserved: set[str]) -> l
                                  validate_arch=space.parse_arch, resolve_path=to_absolute_path)
 
 
-def train(cfg: DictConfig, run_dir: Path) -> dict:
-    """Train the super-net described by ``cfg``; write records into ``run_dir``; return the final metrics."""
-    device = resolve_device(cfg.device)
+@dataclass
+class Run:
+    """Everything one training run holds; ``state_dict`` is exactly what a checkpoint needs to resume it."""
+
+    cfg: DictConfig
+    run_dir: Path
+    space: ModuleType
+    benchmark: object
+    sample: EvalSample
+    landmarks: list[Landmark]
+    super_net: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    trainer: SuperNetTrainer
+    train_batches: DeviceBatches
+    held_out: DeviceBatches
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    generators: dict[str, torch.Generator]
+    archs_table: pd.DataFrame
+    history: list[dict] = field(default_factory=list)
+    oracle_queries: list[dict] = field(default_factory=list)
+    epochs_done: int = 0
+    elapsed_s: float = 0.0
+
+    @property
+    def regularizer(self):
+        return self.trainer.regularizer
+
+    def python_rngs(self) -> dict[str, random.Random]:
+        rngs = {"algorithm": self.trainer.algorithm.rng}
+        if self.regularizer:
+            rngs["regularizer"] = self.regularizer.rng
+        return rngs
+
+    def state_dict(self, progress: EpochProgress | None) -> dict:
+        return {
+            "config": OmegaConf.to_container(self.cfg, resolve=True),
+            "epochs_done": self.epochs_done,
+            "epoch_progress": progress.state_dict() if progress else None,
+            "super_net": self.super_net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "landmarks": [(lm.arch, lm.accuracy) for lm in (self.regularizer.landmarks if self.regularizer else [])],
+            "rng": capture_rng(self.python_rngs(), self.generators),
+            "history": self.history,
+            "oracle_queries": self.oracle_queries,
+            "archs_table": self.archs_table.to_dict(orient="list"),
+            "elapsed_s": self.elapsed_s,
+        }
+
+    def load_state_dict(self, state: dict) -> EpochProgress | None:
+        self.super_net.load_state_dict(state["super_net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if self.regularizer:  # refinement may have grown the set since the start
+            landmarks = [Landmark(arch, accuracy) for arch, accuracy in state["landmarks"]]
+            self.regularizer.set_landmarks(landmarks, [self.space.parse_arch(lm.arch) for lm in landmarks])
+        restore_rng(state["rng"], self.python_rngs(), self.generators)
+        self.history, self.oracle_queries = state["history"], state["oracle_queries"]
+        self.archs_table = pd.DataFrame(state["archs_table"])
+        self.epochs_done, self.elapsed_s = state["epochs_done"], state["elapsed_s"]
+        progress = state["epoch_progress"]
+        return EpochProgress.from_state_dict(progress, self.test_labels.device) if progress else None
+
+    def save_checkpoint(self, progress: EpochProgress | None = None) -> None:
+        save_checkpoint(self.run_dir / CHECKPOINT, self.state_dict(progress))
+
+
+def build_run(cfg: DictConfig, run_dir: Path, device: torch.device) -> Run:
+    """Build every piece from the config alone (the same way on a fresh start and on resume)."""
     seed_everything(cfg.seed)
-    save_run_info(run_dir, cfg, str(device))
     space = get_space(cfg.space.name)
     benchmark = load_benchmark(cfg.space.name)
     metric = cfg.space.ground_truth
@@ -92,12 +163,8 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     # Landmarks come from outside the plain evaluation sample, so it stays the same with and without them.
     plain_sample = draw_eval_sample(benchmark, cfg.eval.num_archs, cfg.eval.sample_seed, set(), metric)
     landmarks = choose_landmarks(cfg, benchmark, space, reserved=set(plain_sample.archs))
-    if cfg.regularizer.name == "landmark" and not landmarks:
-        raise ValueError("regularizer=landmark needs landmarks; choose landmarks=random|fixed|hamming|file")
-    ever_landmarks = {lm.arch for lm in landmarks}
-    sample = draw_eval_sample(benchmark, cfg.eval.num_archs, cfg.eval.sample_seed, ever_landmarks, metric)
-    if landmarks:
-        save_landmarks(landmarks, run_dir / "landmarks.csv")
+    sample = draw_eval_sample(benchmark, cfg.eval.num_archs, cfg.eval.sample_seed, {lm.arch for lm in landmarks},
+                              metric)
 
     data = load_data(cfg.data)
     weight_indices, held_out_indices = split_train(len(data.train_labels), cfg.data.split_seed)
@@ -113,69 +180,102 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     super_net = build_supernet(cfg.space.name, C=cfg.space.channels, N=cfg.space.cells_per_stage, num_classes=10)
     super_net = super_net.to(device, memory_format=torch.channels_last)
     algorithm = build_algorithm(cfg.algorithm.name, space, random.Random(cfg.seed))
-    epochs = cfg.trainer.epochs
-    steps_per_epoch = train_batches.num_batches(cfg.trainer.batch_size)
-    optimizer, scheduler = build_optimizer(super_net, cfg.trainer, steps_total=epochs * steps_per_epoch)
+    steps_total = cfg.trainer.epochs * train_batches.num_batches(cfg.trainer.batch_size)
+    optimizer, scheduler = build_optimizer(super_net, cfg.trainer, steps_total)
     regularizer = None
     if cfg.regularizer.name == "landmark":
         regularizer = LandmarkRegularizer(landmarks, [space.parse_arch(lm.arch) for lm in landmarks],
-                                          cfg.regularizer, epochs, random.Random(cfg.seed + 1))
+                                          cfg.regularizer, cfg.trainer.epochs, random.Random(cfg.seed + 1))
     # Held-out batches draw from their own generator, so the training data order is the same with and without landmarks.
-    held_out_order = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+    generators = {"data_order": torch.Generator(device=device).manual_seed(cfg.seed),
+                  "held_out_order": torch.Generator(device=device).manual_seed(cfg.seed + 1)}
     trainer = SuperNetTrainer(super_net, algorithm, optimizer, scheduler, cfg.trainer.grad_clip, regularizer,
-                              held_out, held_out_order)
-
+                              held_out, generators["held_out_order"])
     archs_table = pd.DataFrame({"arch": sample.archs, "ground_truth": sample.ground_truth, "params_m": sample.params})
-    eval_epochs = set(cfg.eval.at_epochs) | {epochs}
-    refine = cfg.landmarks.get("refine")
-    refine_epochs = refinement_epochs(epochs, refine.rounds) if refine and regularizer else set()
-    data_order = torch.Generator(device=device).manual_seed(cfg.seed)
+    return Run(cfg, run_dir, space, benchmark, sample, landmarks, super_net, optimizer, scheduler, trainer,
+               train_batches, held_out, test_images, test_labels, generators, archs_table)
+
+
+def train(cfg: DictConfig, run_dir: Path, overrides: list[str] = ()) -> dict:
+    """Train the super-net described by ``cfg`` in ``run_dir``, resuming it if that folder holds its checkpoint.
+
+    ``overrides`` (the command line's) are recorded so ``lrnas train resume=<run_dir>`` can compose the same config.
+    """
+    validate_config(cfg)  # the CLI already did; this covers callers that call train() directly
+    device = resolve_device(cfg.device)
+    state = previous_state(run_dir, cfg)
+    run = build_run(cfg, run_dir, device)
+    progress = run.load_state_dict(state) if state else None
+    save_run_info(run_dir, cfg, str(device), list(overrides))
+    if run.landmarks:
+        save_landmarks(run.regularizer.landmarks if run.regularizer else run.landmarks, run_dir / "landmarks.csv")
+    epochs = cfg.trainer.epochs
+    if state:
+        where = f"epoch {progress.epoch}, step {progress.step}" if progress else f"the end of epoch {run.epochs_done}"
+        log.info("resuming %s from its checkpoint at %s", run_dir, where)
     log.info(
         "training %s super-net (C=%d, N=%d) with %s on %d images, %d epochs, %d landmarks, regularizer %s, "
         "device %s; run folder %s", cfg.space.name, cfg.space.channels, cfg.space.cells_per_stage,
-        cfg.algorithm.name, len(weight_indices), epochs, len(landmarks), cfg.regularizer.name, device, run_dir,
+        cfg.algorithm.name, len(run.train_batches), epochs, len(run.landmarks), cfg.regularizer.name, device, run_dir,
     )
-
-    history: list[dict] = []
-    oracle_queries: list[dict] = []
-    started = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        row = {"epoch": epoch, **trainer.train_epoch(train_batches, cfg.trainer.batch_size, data_order, epoch, epochs)}
-        row["elapsed_s"] = time.perf_counter() - started
-        if epoch in eval_epochs:
-            result = evaluate_ranking(super_net, space, sample, test_images, test_labels, cfg.eval.batch_size,
-                                      cfg.eval.top_k, landmarks=regularizer.landmarks if regularizer else landmarks)
-            row.update(result["metrics"])
-            archs_table[f"supernet_acc_epoch{epoch}"] = result["supernet_accuracy"]
-            save_csv(run_dir / "archs.csv", archs_table)
-            log.info("epoch %d: %s", epoch, describe_ranking(result["metrics"]))
-        log.info("epoch %d: %s", epoch, describe_training(row))
-        if epoch in refine_epochs:
-            oracle_queries += refine_round(epoch, super_net, space, benchmark, metric, regularizer, held_out, refine,
-                                           exclude=set(sample.archs), batch_size=cfg.eval.batch_size, seed=cfg.seed)
-            save_csv(run_dir / "oracle_queries.csv", pd.DataFrame(oracle_queries))
-            save_landmarks(regularizer.landmarks, run_dir / "landmarks.csv")
-        history.append(row)
-        save_json(run_dir / "metrics.json", metrics_document(history, cfg, num_test, len(landmarks)))
-        if cfg.trainer.checkpoint_every_epoch or epoch == epochs:
-            save_checkpoint(
-                run_dir / "checkpoint.pt",
-                {"epoch": epoch, "super_net": super_net.state_dict(), "optimizer": optimizer.state_dict(),
-                 "scheduler": scheduler.state_dict()},
-            )
+    with stop_on_signals() as stop:
+        for epoch in range(run.epochs_done + 1, epochs + 1):
+            train_one_epoch(run, epoch, progress, stop)
+            progress = None
+    if not run.history:
+        raise ValueError(f"{run_dir} holds a finished run with no history; start a new run folder")
     log.info("summary (Kendall tau on %d held-out architectures, %d test images):\n%s",
-             len(sample.archs), num_test, summary_table(history))
-    return history[-1]
+             len(run.sample.archs), len(run.test_labels), summary_table(run.history))
+    return run.history[-1]
 
 
-def refine_round(epoch, super_net, space, benchmark, metric, regularizer, held_out, refine, exclude, batch_size, seed):
+def train_one_epoch(run: Run, epoch: int, progress: EpochProgress | None, stop: dict) -> None:
+    """One epoch, its evaluation and refinement, then records and the end-of-epoch checkpoint."""
+    cfg = run.cfg
+    every = cfg.trainer.checkpoint_every_steps
+
+    def after_step(current: EpochProgress) -> None:
+        if stop["signal"] or (every and current.step % every == 0):
+            run.save_checkpoint(current)
+        if stop["signal"]:
+            raise Interrupted(stop["signal"], epoch, current.step, run.run_dir)
+
+    started = time.perf_counter()
+    row = {"epoch": epoch, **run.trainer.train_epoch(run.train_batches, cfg.trainer.batch_size,
+                                                      run.generators["data_order"], epoch, cfg.trainer.epochs,
+                                                      progress, after_step)}
+    if epoch in set(cfg.eval.at_epochs) | {cfg.trainer.epochs}:
+        landmarks = run.regularizer.landmarks if run.regularizer else run.landmarks
+        result = evaluate_ranking(run.super_net, run.space, run.sample, run.test_images, run.test_labels,
+                                  cfg.eval.batch_size, cfg.eval.top_k, landmarks=landmarks)
+        row.update(result["metrics"])
+        run.archs_table[f"supernet_acc_epoch{epoch}"] = result["supernet_accuracy"]
+        save_csv(run.run_dir / "archs.csv", run.archs_table)
+        log.info("epoch %d: %s", epoch, describe_ranking(result["metrics"]))
+    log.info("epoch %d: %s", epoch, describe_training(row))
+    refine = cfg.landmarks.get("refine")
+    if run.regularizer and refine and epoch in refinement_epochs(cfg.trainer.epochs, refine.rounds):
+        run.oracle_queries += refine_round(epoch, run, refine)
+        save_csv(run.run_dir / "oracle_queries.csv", pd.DataFrame(run.oracle_queries))
+        save_landmarks(run.regularizer.landmarks, run.run_dir / "landmarks.csv")
+    run.elapsed_s += time.perf_counter() - started
+    row["elapsed_s"] = run.elapsed_s
+    run.history.append(row)
+    run.epochs_done = epoch
+    save_json(run.run_dir / "metrics.json", metrics_document(run))
+    run.save_checkpoint()
+
+
+def refine_round(epoch: int, run: Run, refine) -> list[dict]:
     """One refinement round: the oracle's answers for the super-net's top candidates join the landmarks."""
-    pool = [a for a in benchmark.archs if a not in exclude and a not in {lm.arch for lm in regularizer.landmarks}]
-    count = min(refine.num_images, len(held_out))  # held-out images are in random order: a prefix is uniform
-    images, labels = to_float_normalized(held_out.images[:count]), held_out.labels[:count]
-    queries = refine_landmarks(super_net, space, benchmark, metric, pool, refine, images, labels, batch_size,
-                               random.Random(seed * 1000 + epoch))
-    regularizer.add_landmarks(as_landmarks(queries), [space.parse_arch(q["arch"]) for q in queries])
+    regularizer = run.regularizer
+    taken = set(run.sample.archs) | {lm.arch for lm in regularizer.landmarks}
+    pool = [arch for arch in run.benchmark.archs if arch not in taken]
+    count = min(refine.num_images, len(run.held_out))  # held-out images are in random order: a prefix is uniform
+    images, labels = to_float_normalized(run.held_out.images[:count]), run.held_out.labels[:count]
+    queries = refine_landmarks(run.super_net, run.space, run.benchmark, run.cfg.space.ground_truth, pool, refine,
+                               images, labels, run.cfg.eval.batch_size, random.Random(run.cfg.seed * 1000 + epoch))
+    regularizer.add_landmarks(as_landmarks(queries), [run.space.parse_arch(q["arch"]) for q in queries])
     log.info("epoch %d: refinement queried the oracle for %d archs; %d landmarks now", epoch, len(queries),
              len(regularizer.landmarks))
     return [{"epoch": epoch, **query} for query in queries]
@@ -202,19 +302,20 @@ def describe_ranking(metrics: dict) -> str:
     return text
 
 
-def metrics_document(history: list[dict], cfg: DictConfig, num_test_images: int, num_landmarks: int) -> dict:
-    evaluated = [row for row in history if "kendall_tau" in row]
+def metrics_document(run: Run) -> dict:
+    cfg = run.cfg
+    evaluated = [row for row in run.history if "kendall_tau" in row]
     return {
         "eval_sample": {
-            "num_archs": cfg.eval.num_archs,
-            "num_landmarks_excluded": num_landmarks,
+            "num_archs": len(run.sample.archs),
+            "excluded_landmarks": len(run.regularizer.landmarks if run.regularizer else run.landmarks),
             "sample_seed": cfg.eval.sample_seed,
             "excludes_landmarks": True,
-            "num_test_images": num_test_images,
+            "num_test_images": len(run.test_labels),
             "ground_truth": f"{cfg.space.name}:{cfg.space.ground_truth}",
         },
         "final": evaluated[-1] if evaluated else None,
-        "history": history,
+        "history": run.history,
     }
 
 
@@ -226,17 +327,21 @@ def summary_table(history: list[dict]) -> str:
     return frame[[c for c in columns if c in frame]].to_string(index=False, float_format=lambda v: f"{v:.3f}")
 
 
-# conf/ sits beside the package (editable install); an absolute path keeps Hydra from resolving it as a module.
-CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
-
-
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
     try:
-        train(cfg, Path(HydraConfig.get().runtime.output_dir))
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        train(cfg, run_dir, list(hydra_cfg.overrides.task))
+    except Interrupted as stopped:
+        log.error("%s", stopped)
+        sys.exit(128 + stopped.signum)
+    except (ValueError, FileNotFoundError, RuntimeError, NonFiniteLossError) as error:
         # Bad input gets one line naming the value, not a traceback; LRNAS_DEBUG=1 shows the traceback.
         if os.environ.get("LRNAS_DEBUG") == "1":
             raise
+        if isinstance(error, NonFiniteLossError):
+            log.error("error: %s; the last good checkpoint is %s", error, run_dir / CHECKPOINT)
+            sys.exit(1)
         log.error("error: %s", error)
         sys.exit(2)

@@ -1,16 +1,23 @@
 """The super-net training step and epoch: algorithm loss, landmark term, then clip and one optimizer step.
 
-Used by ``lrnas.train``; a step reads like the paper's Algorithm 1.
+Used by ``lrnas.train``; a step reads like the paper's Algorithm 1. An epoch's position (its data order, the steps
+done, the running sums) lives in ``EpochProgress``, so a checkpoint taken mid-epoch resumes it exactly.
 """
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
 from tqdm.auto import tqdm
 
-# Host syncs (``.item()``) only every this many steps, to refresh the progress bar.
+# Host syncs (``.item()``) only every this many steps: progress bar and the non-finite-loss check.
 PROGRESS_EVERY = 10
+SUM_KEYS = ("loss", "correct", "seen", "penalty", "violated", "pairs")
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A step produced a NaN/inf loss; the message names the epoch, step and architecture."""
 
 
 def build_optimizer(super_net: torch.nn.Module, trainer_cfg, steps_total: int):
@@ -29,6 +36,29 @@ def build_optimizer(super_net: torch.nn.Module, trainer_cfg, steps_total: int):
     return optimizer, scheduler
 
 
+@dataclass
+class EpochProgress:
+    """Where an epoch stands: its data order, the steps done, and running sums kept on the device."""
+
+    epoch: int
+    order: torch.Tensor
+    step: int = 0
+    sums: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, epoch: int, order: torch.Tensor) -> EpochProgress:
+        return cls(epoch, order, 0, {key: torch.zeros((), device=order.device) for key in SUM_KEYS})
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "order": self.order.cpu(), "step": self.step,
+                "sums": {k: v.cpu() for k, v in self.sums.items()}}
+
+    @classmethod
+    def from_state_dict(cls, state: dict, device) -> EpochProgress:
+        return cls(state["epoch"], state["order"].to(device), state["step"],
+                   {k: v.to(device) for k, v in state["sums"].items()})
+
+
 class SuperNetTrainer:
     """Runs epochs of ``algorithm`` steps, with the landmark ``regularizer`` (or None) on ``held_out`` batches."""
 
@@ -44,17 +74,25 @@ class SuperNetTrainer:
         self.held_out_generator = held_out_generator
         self.parameters = [p for p in super_net.parameters() if p.requires_grad]
 
-    def train_epoch(self, batches, batch_size: int, generator: torch.Generator, epoch: int, epochs: int) -> dict:
-        """One pass over ``batches`` (a DeviceBatches of the weights half); returns the epoch's means."""
+    def train_epoch(self, batches, batch_size: int, generator: torch.Generator, epoch: int, epochs: int,
+                    progress: EpochProgress | None = None,
+                    after_step: Callable[[EpochProgress], None] | None = None) -> dict:
+        """Train one pass over ``batches`` (the weights half), from ``progress`` when resuming mid-epoch.
+
+        ``after_step(progress)`` runs after every optimizer step (step checkpoints, interruption); returns the
+        epoch's means.
+        """
+        num_batches = batches.num_batches(batch_size)
+        if num_batches == 0:
+            raise ValueError(f"trainer.batch_size={batch_size} is larger than the {len(batches)} training images")
         self.super_net.train()
-        device = batches.labels.device
-        loss_sum = torch.zeros((), device=device)
-        correct_sum = torch.zeros((), device=device, dtype=torch.long)
-        penalty_sum, violated_sum, pairs_seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
+        progress = progress or EpochProgress.start(epoch, batches.epoch_order(generator))
+        sums = progress.sums
         lam = self.regularizer.coefficient(epoch - 1) if self.regularizer else 0.0  # its schedule counts from 0
-        seen = 0
-        bar = tqdm(total=batches.num_batches(batch_size), desc=f"epoch {epoch}/{epochs}", unit="step", leave=False)
-        for step, (images, labels) in enumerate(batches.iterate(batch_size, generator), start=1):
+        recent: list[tuple[int, str, torch.Tensor]] = []  # (step, arch, loss) since the last host sync
+        bar = tqdm(total=num_batches, initial=progress.step, desc=f"epoch {epoch}/{epochs}", unit="step", leave=False)
+        for step in range(progress.step + 1, num_batches + 1):
+            images, labels = batches.batch(progress.order[(step - 1) * batch_size : step * batch_size], generator)
             self.optimizer.zero_grad(set_to_none=True)
             result = self.algorithm.backward(self.super_net, images, labels)
             if lam > 0 and step % self.regularizer.reg.every_k_steps == 0:
@@ -62,35 +100,41 @@ class SuperNetTrainer:
                     self.regularizer.reg.landmark_batch_size or batch_size, self.held_out_generator
                 )
                 stats = self.regularizer.backward(self.super_net, held_images, held_labels, lam)
-                penalty_sum += stats["penalty"]
-                violated_sum += stats["violated"]
-                pairs_seen += stats["pairs"]
-            grad_norm = torch.nn.utils.clip_grad_norm_(self.parameters, self.grad_clip)
+                sums["penalty"] += stats["penalty"]
+                sums["violated"] += stats["violated"]
+                sums["pairs"] += stats["pairs"]
+            torch.nn.utils.clip_grad_norm_(self.parameters, self.grad_clip)
             self.optimizer.step()
             self.scheduler.step()
-            loss_sum += result.loss * result.count
-            correct_sum += result.correct
-            seen += result.count
-            if step % PROGRESS_EVERY == 0:
-                self._check_finite(grad_norm, epoch, step)
-                bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", acc=f"{100 * correct_sum.item() / seen:.1f}%")
+            sums["loss"] += result.loss * result.count
+            sums["correct"] += result.correct
+            sums["seen"] += result.count
+            progress.step = step
+            recent.append((step, result.arch, result.loss))
+            if step % PROGRESS_EVERY == 0 or step == num_batches:
+                check_finite(recent, epoch)
+                recent.clear()
+                seen = sums["seen"].item()
+                bar.set_postfix(loss=f"{sums['loss'].item() / seen:.3f}",
+                                acc=f"{100 * sums['correct'].item() / seen:.1f}%")
             bar.update(1)
+            if after_step:
+                after_step(progress)
         bar.close()
-        if seen == 0:
-            raise ValueError(f"trainer.batch_size={batch_size} is larger than the {len(batches)} training images")
-        row = {
-            "train_loss": loss_sum.item() / seen,
-            "train_accuracy": 100 * correct_sum.item() / seen,
-            "lr": self.scheduler.get_last_lr()[0],
-        }
+        seen, pairs = sums["seen"].item(), max(1.0, sums["pairs"].item())
+        row = {"train_loss": sums["loss"].item() / seen, "train_accuracy": 100 * sums["correct"].item() / seen,
+               "lr": self.scheduler.get_last_lr()[0]}
         if self.regularizer:
             row["landmark_lambda"] = lam
-            row["landmark_penalty"] = penalty_sum.item() / max(1, pairs_seen)
-            row["landmark_violation_rate"] = violated_sum.item() / max(1, pairs_seen)
+            row["landmark_penalty"] = sums["penalty"].item() / pairs
+            row["landmark_violation_rate"] = sums["violated"].item() / pairs
         return row
 
-    @staticmethod
-    def _check_finite(grad_norm: torch.Tensor, epoch: int, step: int) -> None:
-        value = grad_norm.item()
-        if not math.isfinite(value):
-            raise FloatingPointError(f"non-finite gradient norm {value} at epoch {epoch}, step {step}")
+
+def check_finite(recent: list[tuple[int, str, torch.Tensor]], epoch: int) -> None:
+    """Raise on the first non-finite loss among the steps since the last check (one host sync for all of them)."""
+    finite = torch.isfinite(torch.stack([loss for _, _, loss in recent])).tolist()
+    if all(finite):
+        return
+    step, arch, loss = recent[finite.index(False)]
+    raise NonFiniteLossError(f"non-finite loss {loss.item()} at epoch {epoch}, step {step}, architecture {arch}")

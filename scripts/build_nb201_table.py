@@ -5,7 +5,8 @@
 (run from the repo root; those are also the defaults).
 
 Writes the gzip table (one row per NB201 index) and PROVENANCE.md next to it. The output is
-byte-reproducible (fixed gzip mtime), so its sha256 in PROVENANCE.md identifies the data.
+byte-reproducible (fixed gzip mtime), so its sha256 identifies the data: the loader accepts only the table whose
+sha256 is ``TABLE_SHA256`` in lrnas/benchmarks/nb201.py, and this script exits 1 when a rebuild differs from it.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a plain script from a checkout, no install needed
 
+from lrnas.benchmarks.nb201 import TABLE_SHA256  # noqa: E402
 from lrnas.spaces.nb201 import NUM_ARCHS, format_arch, parse_arch  # noqa: E402
 
 BAYESWATCH = "nb201_200ep_cifar10_naswot.csv"  # MIT; preferred wherever columns overlap
@@ -130,6 +132,9 @@ def main(argv: list[str] | None = None) -> None:
     command = f"python scripts/build_nb201_table.py --src {rel['src']} --out {rel['out']}"  # run from the repo root
     (args.out.parent / "PROVENANCE.md").write_text(provenance(args.src, args.out, table, command))
     print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes, {len(table):,} rows)")
+    if sha256(args.out) != TABLE_SHA256:  # lrnas refuses to load it until the constant records the new content
+        sys.exit(f"{args.out} has sha256 {sha256(args.out)}, not TABLE_SHA256 {TABLE_SHA256}: if the change is "
+                 "intended, set TABLE_SHA256 in lrnas/benchmarks/nb201.py to the new value")
 
 
 if __name__ == "__main__":

@@ -84,4 +84,4 @@ def test_landmark_run_excludes_landmarks_and_logs_the_regularizer(tmp_path):
 def test_regularizer_without_landmarks_is_one_line_error(tmp_path):
     result = lrnas("train", "experiment=smoke", "regularizer=landmark", cwd=tmp_path, cache=tmp_path / "cache")
     assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
-    assert "regularizer=landmark needs landmarks" in result.stderr + result.stdout
+    assert "regularizer.name='landmark' needs landmarks" in result.stderr + result.stdout

@@ -14,6 +14,7 @@ Check the example below with ``python -m doctest lrnas/benchmarks/nb201.py``.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,6 +25,9 @@ import pandas as pd
 from lrnas.spaces.nb201 import NUM_ARCHS, Arch, format_arch, parse_arch
 
 TABLE_PATH = Path(__file__).with_name("data") / "nb201.csv.gz"
+# The one record of the shipped table's content; scripts/build_nb201_table.py checks a rebuild against it (a rebuild
+# is byte-reproducible), so a table with a different checksum needs a reviewed change here, not just a new file.
+TABLE_SHA256 = "5325aa2e4a3428f7ed34297880be05eb130b501325b3e1d16539b4d421c03f86"
 METRICS = ("cifar10_test", "cifar10_valid_valid", "cifar10_valid_test", "cifar100_test", "imagenet16_test")
 DTYPES = {"index": "int64", "arch_str": "str", **dict.fromkeys(METRICS, "float64"), "params_m": "float64",
           "unique_key": "str"}
@@ -116,5 +120,18 @@ class NB201Benchmark:
 
 @functools.cache
 def load_nb201() -> NB201Benchmark:
-    """The shipped NAS-Bench-201 ground truth; read once per process (no download)."""
+    """The shipped NAS-Bench-201 ground truth, checked against TABLE_SHA256; read once per process (no download)."""
+    check_table(TABLE_PATH)
     return NB201Benchmark.from_csv(TABLE_PATH)
+
+
+def check_table(path: Path) -> None:
+    """Raise GroundTruthError unless ``path`` is the shipped table, byte for byte (a truncated or edited copy)."""
+    try:
+        actual = hashlib.sha256(path.read_bytes()).hexdigest()  # ~1 ms for the 450 KB table
+    except OSError as err:
+        raise GroundTruthError(f"cannot load NAS-Bench-201 table {path}: {err.strerror}; reinstall lrnas or rebuild "
+                               "it with `make table`") from None
+    if actual != TABLE_SHA256:
+        raise GroundTruthError(f"NAS-Bench-201 table {path} is corrupt: sha256 {actual}, expected {TABLE_SHA256}; "
+                               "reinstall lrnas or rebuild it with `make table`")

@@ -88,9 +88,13 @@ class DeviceBatches:
         """One epoch of (images float32 NCHW channels_last normalised, labels) in an order drawn from `generator`."""
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size} must be >= 1")
-        order = torch.randperm(len(self), generator=generator, device=generator.device).to(self.labels.device)
+        order = self.epoch_order(generator)
         for start in range(0, self.num_batches(batch_size, drop_last) * batch_size, batch_size):
-            yield self._batch(order[start:start + batch_size], generator, augment)
+            yield self.batch(order[start:start + batch_size], generator, augment)
+
+    def epoch_order(self, generator: torch.Generator) -> torch.Tensor:
+        """A seeded permutation of the images; saved in checkpoints so an interrupted epoch resumes exactly."""
+        return torch.randperm(len(self), generator=generator, device=generator.device).to(self.labels.device)
 
     def sample(self, batch_size: int, generator: torch.Generator,
                augment: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,10 +102,11 @@ class DeviceBatches:
         if not 0 < batch_size <= len(self):
             raise ValueError(f"batch_size={batch_size} must be in 1..{len(self)} (the number of images held)")
         idx = torch.randperm(len(self), generator=generator, device=generator.device)[:batch_size]
-        return self._batch(idx.to(self.labels.device), generator, augment)
+        return self.batch(idx.to(self.labels.device), generator, augment)
 
-    def _batch(self, idx: torch.Tensor, generator: torch.Generator,
-               augment: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(self, idx: torch.Tensor, generator: torch.Generator,
+              augment: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """The images at ``idx``, augmented with draws from ``generator`` (if ``augment``), normalised."""
         images = self.images.index_select(0, idx)  # whole-row copies: 16x faster on CPU than self.images[idx]
         if augment:
             images = random_crop_flip(images, generator)

@@ -169,14 +169,15 @@ class LandmarkRegularizer:
     ZERO_WHEN_ORDERED = ("hinge",)
 
     def __init__(self, landmarks, archs, reg, total_epochs: int, rng: random.Random):
-        self.landmarks, self.archs, self.reg = list(landmarks), list(archs), reg
-        self.total_epochs, self.rng = total_epochs, rng
-        self.accuracies = [landmark.accuracy for landmark in self.landmarks]
+        self.reg, self.total_epochs, self.rng = reg, total_epochs, rng
+        self.set_landmarks(landmarks, archs)
 
     def add_landmarks(self, landmarks, archs) -> None:
         """Iterative refinement: grow the set and keep it sorted worst to best."""
-        merged = sorted(zip(self.landmarks + list(landmarks), self.archs + list(archs), strict=True),
-                        key=lambda pair: (pair[0].accuracy, pair[0].arch))
+        self.set_landmarks(self.landmarks + list(landmarks), self.archs + list(archs))
+
+    def set_landmarks(self, landmarks, archs) -> None:
+        merged = sorted(zip(landmarks, archs, strict=True), key=lambda pair: (pair[0].accuracy, pair[0].arch))
         self.landmarks, self.archs = [lm for lm, _ in merged], [arch for _, arch in merged]
         self.accuracies = [landmark.accuracy for landmark in self.landmarks]
 

@@ -1,0 +1,130 @@
+"""Surviving pre-emption: RNG capture, resuming a run folder, and stopping cleanly on SIGINT/SIGTERM.
+
+    lrnas train experiment=cpu trainer.checkpoint_every_steps=20   # also checkpoint within epochs
+    lrnas train resume=outputs/2026-11-27/19-00-00                 # continue exactly where it stopped
+
+A run killed at any moment (even SIGKILL) resumes from its last checkpoint and ends with the metrics an
+uninterrupted run with the same seed would have had.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import signal
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+CHECKPOINT = "checkpoint.pt"
+
+
+class Interrupted(Exception):
+    """SIGINT/SIGTERM arrived: the current step finished and a checkpoint was written."""
+
+    def __init__(self, signum: int, epoch: int, step: int, run_dir: Path):
+        self.signum = signum
+        super().__init__(
+            f"stopped by {signal.Signals(signum).name} at epoch {epoch}, step {step}; checkpoint saved. "
+            f"Resume with: lrnas train resume={run_dir}"
+        )
+
+
+class RunFolderConflict(ValueError):
+    """The run folder holds another run; nothing in it is overwritten."""
+
+
+@contextlib.contextmanager
+def stop_on_signals():
+    """Turn SIGINT/SIGTERM into a flag the training loop checks after each step (Slurm pre-emption sends SIGTERM)."""
+    stop = {"signal": 0}
+
+    def request_stop(signum, _frame):
+        stop["signal"] = signum
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def capture_rng(python_rngs: dict[str, random.Random], generators: dict[str, torch.Generator]) -> dict:
+    """Every random state a run draws from: global python/numpy/torch (CPU and CUDA) and the run's own streams."""
+    return {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "python_rngs": {name: rng.getstate() for name, rng in python_rngs.items()},
+        "generators": {name: gen.get_state() for name, gen in generators.items()},
+    }
+
+
+def restore_rng(state: dict, python_rngs: dict[str, random.Random], generators: dict[str, torch.Generator]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    for name, rng in python_rngs.items():
+        rng.setstate(state["python_rngs"][name])
+    for name, gen in generators.items():
+        gen.set_state(state["generators"][name])
+
+
+def config_diff(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """``key: old -> new`` for every leaf that differs between two nested config dicts."""
+    changes = []
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key, "<absent>"), new.get(key, "<absent>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            changes += config_diff(a, b, f"{prefix}{key}.")
+        elif a != b:
+            changes.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return changes
+
+
+def previous_state(run_dir: Path, cfg: DictConfig) -> dict | None:
+    """The checkpoint to resume from, if ``run_dir`` holds one of this very config; refuse any other run's folder."""
+    checkpoint = run_dir / CHECKPOINT
+    if not checkpoint.exists():
+        if (run_dir / "metrics.json").exists():
+            raise RunFolderConflict(f"{run_dir} holds results but no {CHECKPOINT}; refusing to overwrite them: "
+                                    "choose another hydra.run.dir")
+        return None
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)  # our own file: python RNG states too
+    except Exception as error:  # noqa: BLE001 - any unreadable checkpoint gets the same one-line answer
+        raise RunFolderConflict(
+            f"{checkpoint} cannot be read ({type(error).__name__}); move it away to start over"
+        ) from None
+    current = OmegaConf.to_container(cfg, resolve=True)
+    changes = config_diff({k: v for k, v in state["config"].items() if k != "resume"},
+                          {k: v for k, v in current.items() if k != "resume"})
+    if changes:
+        raise RunFolderConflict(f"{run_dir} holds a run with another config; refusing to resume or overwrite it. "
+                                f"Changed keys: {'; '.join(changes)}")
+    return state
+
+
+def expand_resume(overrides: list[str]) -> list[str]:
+    """``resume=DIR`` becomes the run's recorded overrides plus ``hydra.run.dir=DIR``: Hydra composes the same config
+    into the same folder, where ``train`` finds the checkpoint. Other overrides on the line are kept, so a changed
+    value is refused later with the diff."""
+    resumes = [o for o in overrides if o.startswith("resume=")]
+    if not resumes:
+        return overrides
+    run_dir = Path(resumes[-1].partition("=")[2]).expanduser().resolve()
+    info = run_dir / "run_info.json"
+    if not info.is_file():
+        raise ValueError(f"resume='{run_dir}' is not a run folder: it has no run_info.json")
+    recorded = json.loads(info.read_text()).get("overrides")
+    if recorded is None:
+        raise ValueError(f"resume='{run_dir}': its run_info.json records no overrides; rerun its original command with "
+                         f"hydra.run.dir={run_dir}")
+    others = [o for o in overrides if not o.startswith("resume=")]
+    return [*recorded, *others, f"hydra.run.dir={run_dir}"]

@@ -1,0 +1,397 @@
+"""Check a run's configuration before any work, so a typo in a sweep fails in seconds, not after hours of training.
+
+``preflight`` runs before Hydra starts (``lrnas train``): it expands the command line's sweep into every job, composes
+each job's config and hands it to ``validate_config``. Every failure is a ``ConfigError`` whose message is one line
+naming the key, the bad value and what is allowed, e.g.
+
+    trainer.batch_size=0 is invalid: must be an integer >= 1
+    algorithm='foo' is not an option; valid: spos
+    trainer.lrr is not a config key; did you mean trainer.lr?
+
+``validate_config(cfg)`` can also be called on any composed config (it is what ``preflight`` runs per job). Two
+other one-line errors can surface from it: ``GroundTruthError`` (missing or corrupt benchmark table) and
+``LandmarkFileError`` (a malformed ``landmarks=file`` CSV).
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
+
+from .algorithms import ALGORITHMS
+from .benchmarks import load_benchmark
+from .benchmarks.nb201 import METRICS
+from .landmarks.regularizer import PAIR_PROCEDURES, PENALTIES, SCHEDULES
+from .landmarks.selection import METHODS, landmarks_from_config
+from .spaces import SPACES, get_space
+from .spaces.nb201 import NUM_EDGES
+
+# conf/ sits beside the package (editable install), as in lrnas.train.
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf"
+REGULARIZERS = ("none", "landmark")  # the options of conf/regularizer/, as lrnas.train dispatches on them
+# Keys that name their group's option: overriding one alone would leave the option's other keys behind.
+SELECTORS = {"space.name": "space", "algorithm.name": "algorithm", "landmarks.method": "landmarks",
+             "regularizer.name": "regularizer"}
+
+
+class ConfigError(ValueError):
+    """A bad configuration value; the message is one line naming the key, the bad value and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    allowed: str  # completes "must be ...", e.g. "an integer >= 1"
+    accepts: Callable[[Any], bool]
+    required: bool = True  # False: only some options of the key's group define it (landmarks.path: landmarks=file)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)  # YAML `true` is not a count
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def integer(low: int | None = None, high: int | None = None) -> Rule:
+    allowed = ("an integer" if low is None else f"an integer >= {low}" if high is None
+               else f"an integer in {low}..{high}")
+    return Rule(allowed, lambda v: _is_int(v) and (low is None or v >= low) and (high is None or v <= high))
+
+
+def positive() -> Rule:
+    return Rule("a number > 0", lambda v: _is_number(v) and v > 0)
+
+
+def non_negative() -> Rule:
+    return Rule("a number >= 0", lambda v: _is_number(v) and v >= 0)
+
+
+def one_of(options: Iterable[str]) -> Rule:
+    options = tuple(options)
+    return Rule(f"one of {', '.join(options)}", lambda v: v in options)
+
+
+def flag() -> Rule:
+    return Rule("true or false", lambda v: isinstance(v, bool))
+
+
+def text() -> Rule:
+    return Rule("a string", lambda v: isinstance(v, str))
+
+
+def optional(rule: Rule) -> Rule:
+    return Rule(f"null or {rule.allowed}", lambda v: v is None or rule.accepts(v))
+
+
+def if_defined(rule: Rule) -> Rule:
+    return replace(rule, required=False)
+
+
+# Every key in conf/ a user sets; keys added with +key=value are the user's business. Limits between keys, and the
+# size of the space: _check_relations.
+SCHEMA: dict[str, Rule] = {
+    "seed": integer(),
+    "resume": optional(text()),
+    "device": Rule("auto, cpu, cuda or cuda:N",
+                   lambda v: isinstance(v, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", v) is not None),
+    "space.name": one_of(SPACES),
+    "space.channels": integer(1),
+    "space.cells_per_stage": integer(1),
+    "space.ground_truth": one_of(METRICS),
+    "algorithm.name": one_of(ALGORITHMS),
+    "data.root": text(),
+    "data.cache_dir": optional(text()),
+    "data.split_seed": integer(),
+    "data.synthetic": Rule("null or {train: N, test: N}",
+                           lambda v: v is None or (isinstance(v, dict) and set(v) == {"train", "test"})),
+    "data.synthetic.train": if_defined(integer(10)),
+    "data.synthetic.test": if_defined(integer(2)),
+    "trainer.epochs": integer(1),
+    "trainer.batch_size": integer(1),
+    "trainer.lr": positive(),
+    "trainer.min_lr": non_negative(),
+    "trainer.momentum": Rule("a number in [0, 1)", lambda v: _is_number(v) and 0 <= v < 1),
+    "trainer.weight_decay": non_negative(),
+    "trainer.nesterov": flag(),
+    "trainer.grad_clip": positive(),
+    "trainer.train_images": optional(integer(1)),
+    "trainer.checkpoint_every_steps": optional(integer(1)),
+    "eval.num_archs": integer(2),
+    "eval.sample_seed": integer(),
+    "eval.num_test_images": integer(1),
+    "eval.batch_size": integer(1),
+    "eval.at_epochs": Rule("a list of epochs, e.g. [100, 200]", lambda v: isinstance(v, list) and all(map(_is_int, v))),
+    "eval.top_k": integer(1),
+    "landmarks.method": one_of(METHODS),
+    "landmarks.num_landmarks": if_defined(optional(integer())),  # its range depends on the method and the space
+    "landmarks.seed": if_defined(optional(integer())),
+    "landmarks.num_roots": if_defined(integer(1)),
+    "landmarks.distance": if_defined(integer(0, NUM_EDGES - 1)),
+    "landmarks.path": if_defined(Rule("a path to a CSV file with header arch,accuracy", lambda v: isinstance(v, str))),
+    "landmarks.refine.rounds": if_defined(integer(0)),
+    "landmarks.refine.add_top": if_defined(integer(1)),
+    "landmarks.refine.candidates": if_defined(integer(1)),
+    "landmarks.refine.num_images": if_defined(integer(1)),
+    "regularizer.name": one_of(REGULARIZERS),
+    "regularizer.lam": if_defined(non_negative()),
+    "regularizer.schedule": if_defined(one_of(SCHEDULES)),
+    "regularizer.reach_nominal": if_defined(flag()),
+    "regularizer.warmup_epochs": if_defined(integer(0)),
+    "regularizer.ramp_epochs": if_defined(integer(0)),
+    "regularizer.penalty": if_defined(one_of(PENALTIES)),
+    "regularizer.beta": if_defined(positive()),
+    "regularizer.margin": if_defined(non_negative()),
+    "regularizer.gap_weighted": if_defined(flag()),
+    "regularizer.pair_procedure": if_defined(one_of(PAIR_PROCEDURES)),
+    "regularizer.num_pairs": if_defined(integer(1)),
+    "regularizer.adjacent_step": if_defined(integer(1)),
+    "regularizer.every_k_steps": if_defined(integer(1)),
+    "regularizer.landmark_batch_size": if_defined(optional(integer(1))),
+}
+
+_ABSENT = object()
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Raise ConfigError (or GroundTruthError / LandmarkFileError) if ``cfg`` cannot run; cheap, no training."""
+    try:
+        values = OmegaConf.to_container(cfg, resolve=True)  # a `???` stays the string "???"
+    except OmegaConfBaseException as err:
+        raw = _lookup(OmegaConf.to_container(cfg), err.full_key)
+        raise ConfigError(f"{err.full_key}={_show(raw)} cannot be resolved: {_first_line(err)}") from None
+    for key, rule in SCHEMA.items():
+        value = _lookup(values, key)
+        if value == "???" or (value is _ABSENT and rule.required):
+            raise ConfigError(f"{key}{'=???' if value == '???' else ''} is missing: must be {rule.allowed}")
+        if value is not _ABSENT and not rule.accepts(value):
+            raise invalid(key, value, rule.allowed)
+    _check_relations(values)
+
+
+def invalid(key: str, value, allowed: str) -> ConfigError:
+    return ConfigError(f"{key}={_show(value)} is invalid: must be {allowed}")
+
+
+def _show(value) -> str:
+    """The value as the user typed it in an override (null, true), strings quoted."""
+    if value is None:
+        return "null"
+    return str(value).lower() if isinstance(value, bool) else repr(value)
+
+
+def _lookup(values: dict, key: str):
+    for part in key.split("."):
+        if not isinstance(values, dict) or part not in values:
+            return _ABSENT
+        values = values[part]
+    return values
+
+
+def _check_relations(values: dict) -> None:
+    """Limits that depend on other keys, the size of the space, the ground truth and the landmark file."""
+    space_name, trainer, evaluation = values["space"]["name"], values["trainer"], values["eval"]
+    space = get_space(space_name)
+    load_benchmark(space_name)  # a missing or corrupt table fails here (GroundTruthError), not after training
+    epochs = trainer["epochs"]
+    if not all(1 <= e <= epochs for e in evaluation["at_epochs"]):
+        raise invalid("eval.at_epochs", evaluation["at_epochs"], f"a list of epochs in 1..{epochs} (trainer.epochs)")
+    if evaluation["top_k"] > evaluation["num_archs"]:
+        raise invalid("eval.top_k", evaluation["top_k"], f"an integer in 1..{evaluation['num_archs']} (eval.num_archs)")
+
+    landmarks, regularizer = values["landmarks"], values["regularizer"]
+    num_landmarks = _num_landmarks(landmarks, space)
+    if regularizer["name"] == "landmark" and not num_landmarks:
+        raise ConfigError("regularizer.name='landmark' needs landmarks; choose landmarks=random|fixed|hamming|file")
+    free = space.NUM_ARCHS - num_landmarks  # the evaluation sample never contains a landmark
+    if evaluation["num_archs"] > free:
+        raise invalid("eval.num_archs", evaluation["num_archs"],
+                      f"an integer in 2..{free} (the {space.NUM_ARCHS} {space_name} archs minus "
+                      f"{num_landmarks} landmarks)")
+    if regularizer["name"] != "landmark":
+        return
+    if regularizer["pair_procedure"] == "random_triplet" and num_landmarks < 3:
+        raise invalid("regularizer.pair_procedure", "random_triplet",
+                      f"random_pairs, all_pairs or adjacent_pairs with {num_landmarks} landmarks "
+                      "(random_triplet needs >= 3)")
+    refine = landmarks.get("refine")
+    if refine and refine["rounds"]:
+        if refine["add_top"] > refine["candidates"]:
+            raise invalid("landmarks.refine.add_top", refine["add_top"],
+                          f"an integer in 1..{refine['candidates']} (landmarks.refine.candidates)")
+        # The last round draws candidates from what neither the evaluation sample nor the landmarks have taken.
+        left = free - evaluation["num_archs"] - (refine["rounds"] - 1) * refine["add_top"]
+        if refine["candidates"] > left:
+            raise invalid("landmarks.refine.candidates", refine["candidates"],
+                          f"an integer in {refine['add_top']}..{left} (the archs neither evaluated nor landmarks "
+                          "in the last refinement round)")
+
+
+def _num_landmarks(landmarks: dict, space) -> int:
+    method = landmarks["method"]
+    if method == "none":
+        return 0
+    if method == "file":
+        path = landmarks["path"]
+        if not Path(path).is_file():
+            raise invalid("landmarks.path", path, "an existing CSV file with header arch,accuracy")
+        # The run-time loader: every row must be an arch of the space; one-line LandmarkFileError otherwise.
+        return len(landmarks_from_config(landmarks, None, 0, validate_arch=space.parse_arch))
+    count = landmarks.get("num_landmarks")
+    if not _is_int(count) or not 2 <= count <= space.NUM_ARCHS:
+        raise invalid("landmarks.num_landmarks", count, f"an integer in 2..{space.NUM_ARCHS} (the size of the space)")
+    if method == "hamming" and count % landmarks["num_roots"]:
+        raise invalid("landmarks.num_roots", landmarks["num_roots"], f"a divisor of landmarks.num_landmarks={count}")
+    return count
+
+
+# --- preflight: the command line, before Hydra starts --------------------------------------------------------------
+
+def preflight(overrides: list[str]) -> int:
+    """Validate every job ``lrnas train <overrides>`` would run and return how many; ConfigError on the first bad one.
+
+    Hydra's own flags are read as Hydra reads them; a command that only prints (--help, --cfg, --info, ...) or that
+    points Hydra at another config (--config-dir/-path/-name) is left to Hydra and validates nothing (returns 0).
+    ``hydra.*`` overrides configure Hydra, not the run, and are left to it too.
+    """
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra._internal.utils import get_args_parser  # Hydra's own argv parser: flags dropped exactly as Hydra does
+
+    args = get_args_parser().parse_args(overrides)
+    if (args.help or args.hydra_help or args.cfg or args.info or args.shell_completion or args.config_path
+            or args.config_name or args.config_dir or args.experimental_rerun):
+        return 0
+    groups = _config_groups()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())  # loader: glob(*)
+        parsed = [o for o in _parse(parser, args.overrides) if not o.key_or_group.startswith(("hydra.", "hydra/"))]
+        for override in parsed:
+            if override.is_sweep_override() and not args.multirun:
+                raise ConfigError(f"{override.input_line} is a sweep: add -m to run one job per value, or write "
+                                  f"{override.key_or_group}=[...] for a list")
+            if override.key_or_group in groups:
+                _check_group_option(override, groups[override.key_or_group])
+        try:  # the sweep expands exactly as Hydra's basic sweeper will expand it
+            jobs = BasicSweeper.split_arguments(parsed, max_batch_size=None)[0] if parsed else [[]]
+        except HydraException as err:
+            raise ConfigError(f"cannot expand the sweep: {_first_line(err)}") from None
+
+        composed: dict[tuple[str, ...], tuple[DictConfig, dict]] = {}
+        for job in jobs:
+            job_overrides = _parse(parser, job)
+            group_overrides = tuple(o.input_line for o in job_overrides if o.key_or_group in groups)
+            if group_overrides not in composed:  # composing is the slow part: once per combination of group options
+                composed[group_overrides] = _compose(list(group_overrides))
+            base, choices = composed[group_overrides]
+            cfg = copy.deepcopy(base)
+            _apply_values(cfg, [o for o in job_overrides if o.key_or_group not in groups], choices, groups)
+            if any(o.key_or_group == "data.root" for o in job_overrides):
+                _check_data_root(cfg)
+            validate_config(cfg)
+    return len(jobs)
+
+
+def _parse(parser: OverridesParser, overrides: list[str]) -> list[Override]:
+    parsed = []
+    for text in overrides:  # one at a time, so the error names the bad one
+        try:
+            parsed += parser.parse_overrides([text])
+        except HydraException as err:
+            # Hydra's message repeats the override and ends with a link; keep the line that says what is wrong.
+            reason = next((line for line in str(err).splitlines() if line.strip() not in ("", "^")
+                           and not line.startswith(("Error parsing override", "See https://"))), "bad syntax")
+            raise ConfigError(f"cannot parse override {text!r}: {reason}") from None
+    return parsed
+
+
+def _config_groups() -> dict[str, list[str]]:
+    """Each config group in conf/ -> its options (yaml stems; `_name` files are shared parts, not options)."""
+    return {d.name: sorted(p.stem for p in d.glob("*.yaml") if not p.stem.startswith("_"))
+            for d in sorted(CONFIG_DIR.iterdir()) if d.is_dir()}
+
+
+def _check_group_option(override: Override, options: list[str]) -> None:
+    if override.is_delete():  # ~experiment: Hydra drops the group; validate_config names any key then missing
+        return
+    values = list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.value()]
+    for value in values:
+        if value not in options:
+            raise ConfigError(f"{override.key_or_group}={_show(value)} is not an option; valid: {', '.join(options)}")
+
+
+def _compose(group_overrides: list[str]) -> tuple[DictConfig, dict[str, str]]:
+    """The run's config for these group overrides, and the option chosen for each group (presets may choose too)."""
+    try:
+        cfg = compose(config_name="config", overrides=group_overrides, return_hydra_config=True)
+    except HydraException as err:
+        raise ConfigError(f"cannot compose {' '.join(group_overrides)}: {_first_line(err)}") from None
+    choices = OmegaConf.to_container(cfg.hydra.runtime.choices)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg, choices
+
+
+def _apply_values(cfg: DictConfig, overrides: list[Override], choices: dict, groups: dict[str, list[str]]) -> None:
+    """Apply value overrides as Hydra does, after naming any key that does not exist (Hydra's error is vaguer)."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    for override in overrides:
+        if override.key_or_group in SELECTORS:
+            group = SELECTORS[override.key_or_group]
+            raise ConfigError(f"{override.key_or_group}={_show(override.value())} is set by its config group; "
+                              f"write {group}={override.get_value_element_as_str()}")
+        adds = override.is_add() or override.is_force_add()
+        if not adds and not _defines(cfg, override.key_or_group):
+            raise ConfigError(_unknown_key(override.key_or_group, cfg, choices, groups))
+    try:
+        ConfigLoaderImpl._apply_overrides_to_config(overrides, cfg)
+    except HydraException as err:
+        raise ConfigError(_first_line(err)) from None
+
+
+def _unknown_key(key: str, cfg: DictConfig, choices: dict, groups: dict[str, list[str]]) -> str:
+    group = key.split(".")[0]
+    if group in groups:  # e.g. landmarks.num_roots with landmarks=random: say which options have the key
+        owners = [option for option in groups[group] if _defines(_compose([f"{group}={option}"])[0], key)]
+        if owners:
+            return f"{key} is not a config key with {group}={choices[group]}; it belongs to {group}={'|'.join(owners)}"
+    match = difflib.get_close_matches(key, _keys(cfg), n=1)
+    hint = f"did you mean {match[0]}?" if match else f"add a new key with +{key}=VALUE"
+    return f"{key} is not a config key; {hint}"
+
+
+def _defines(cfg: DictConfig, key: str) -> bool:
+    parent, _, leaf = key.rpartition(".")
+    node = OmegaConf.select(cfg, parent, throw_on_missing=False) if parent else cfg
+    return isinstance(node, DictConfig) and leaf in node.keys()  # keys(): `in` is False for a `???` value
+
+
+def _keys(cfg: DictConfig, prefix: str = "") -> list[str]:
+    keys = []
+    for name, node in cfg.items_ex(resolve=False):
+        keys.append(prefix + str(name))
+        if isinstance(node, DictConfig):
+            keys += _keys(node, f"{prefix}{name}.")
+    return keys
+
+
+def _check_data_root(cfg: DictConfig) -> None:
+    """A data.root the user typed must exist; only the default root falls back to downloading CIFAR-10."""
+    if not cfg.data.synthetic and not Path(cfg.data.root).expanduser().exists():
+        raise invalid("data.root", cfg.data.root, "an existing CIFAR-10 folder or .tar.gz (leave it unset to download)")
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -1,0 +1,47 @@
+"""The training step itself: a non-finite loss stops the run naming epoch, step and architecture."""
+import random
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from lrnas.algorithms import SPOS
+from lrnas.spaces import nb201
+from lrnas.supernets import build_supernet
+from lrnas.training import NonFiniteLossError, SuperNetTrainer, build_optimizer
+
+
+class PoisonedBatches:
+    """Stands in for DeviceBatches: 4 finite batches, then one full of NaN."""
+
+    labels = torch.zeros(8, dtype=torch.long)
+
+    def __len__(self):
+        return 40
+
+    def num_batches(self, batch_size):
+        return 5
+
+    def epoch_order(self, generator):
+        return torch.arange(40)
+
+    def batch(self, idx, generator, augment=True):
+        images = torch.randn(len(idx), 3, 32, 32)
+        if idx[0] >= 32:
+            images[:] = float("nan")
+        return images.contiguous(memory_format=torch.channels_last), torch.zeros(len(idx), dtype=torch.long)
+
+
+def test_non_finite_loss_names_epoch_step_and_architecture():
+    torch.manual_seed(0)
+    net = build_supernet("nb201", C=4, N=1)
+    cfg = OmegaConf.create({"lr": 0.01, "min_lr": 0.0, "momentum": 0.9, "weight_decay": 0.0, "nesterov": False})
+    optimizer, scheduler = build_optimizer(net, cfg, 5)
+    algorithm = SPOS(nb201, random.Random(0))
+    trainer = SuperNetTrainer(net, algorithm, optimizer, scheduler, grad_clip=5.0)
+    with pytest.raises(NonFiniteLossError, match=r"non-finite loss nan at epoch 3, step 5, architecture \|") as info:
+        trainer.train_epoch(PoisonedBatches(), 8, torch.Generator(), epoch=3, epochs=4)
+    assert "\n" not in str(info.value)
+    rng = random.Random(0)
+    fifth = [nb201.format_arch(nb201.sample_arch(rng)) for _ in range(5)][-1]
+    assert str(info.value).endswith(fifth)  # the fifth sampled path met the NaN batch

@@ -1,0 +1,164 @@
+"""Bad input fails before any work: one line naming the key, the value and what is allowed (tests/bad_inputs.csv)."""
+
+import csv
+import gzip
+import hashlib
+import os
+import shlex
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from lrnas.benchmarks import GroundTruthError, load_nb201, nb201
+from lrnas.validation import CONFIG_DIR, SCHEMA, preflight
+
+TABLE = ROOT / "tests" / "bad_inputs.csv"
+SHIPPED_TABLE = nb201.TABLE_PATH
+ROWS = list(csv.DictReader(TABLE.open(newline="")))
+GOOD = ("|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_1x1~2|",
+        "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+# The landmark files the table's {tmp} rows name (missing.csv and no_cifar stay absent on purpose).
+FILES = {
+    "bad_arch.csv": "arch,accuracy\n|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|,93.1\n",
+    "out_of_space.csv": "arch,accuracy\n|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|none~1|conv_5x5~2|,"
+                        "93.1\n",
+    "three.csv": "arch,accuracy\n" + "".join(f"{arch},{90 + i}\n" for i, arch in enumerate(GOOD)),
+}
+
+
+@pytest.fixture
+def tmp(tmp_path):
+    for name, text in FILES.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def filled(row: dict, tmp) -> tuple[list[str], str]:
+    return shlex.split(row["overrides"].replace("{tmp}", str(tmp))), row["error"].replace("{tmp}", str(tmp))
+
+
+def test_table_lists_enough_bad_inputs():
+    assert len(ROWS) >= 25 and all(row["overrides"] and row["error"] for row in ROWS)
+    assert len({row["overrides"] for row in ROWS}) == len(ROWS), "a row is repeated"
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row["overrides"] for row in ROWS])
+def test_bad_input_gives_its_exact_line(row, tmp):
+    overrides, expected = filled(row, tmp)
+    with pytest.raises((ValueError, GroundTruthError)) as err:
+        preflight(overrides)
+    assert str(err.value) == expected
+
+
+def run_cli(overrides: list[str], tmp, **env) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lrnas.cli", "train", *overrides], cwd=tmp, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "LRNAS_CACHE": str(tmp / "cache"), **env})
+
+
+CLI_ROWS = ["-m seed=0,1 trainer.lr=0.1,-1", "landmarks=randmo", "landmarks=file landmarks.path={tmp}/bad_arch.csv"]
+
+
+@pytest.mark.parametrize("row", [row for row in ROWS if row["overrides"] in CLI_ROWS], ids=CLI_ROWS)
+def test_cli_prints_one_line_and_exits_2(row, tmp):
+    overrides, expected = filled(row, tmp)
+    result = run_cli(overrides, tmp, LRNAS_DEBUG="0")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == f"error: {expected}"
+    assert "Traceback" not in result.stderr
+    assert not (tmp / "outputs").exists() and not (tmp / "multirun").exists()  # no job started
+
+
+def test_cli_debug_shows_the_traceback(tmp):
+    result = run_cli(["trainer.batch_size=0"], tmp, LRNAS_DEBUG="1")
+    assert result.returncode == 2
+    assert "Traceback" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "error: trainer.batch_size=0 is invalid: must be an integer >= 1"
+
+
+def test_cli_hands_hydra_flags_to_hydra(tmp):
+    result = run_cli(["--cfg", "job", "trainer.lr=-1"], tmp)  # printing a config validates nothing
+    assert result.returncode == 0, result.stderr
+    assert "lr: -1" in result.stdout
+
+
+@pytest.mark.parametrize("flags", [["--help"], ["--hydra-help"], ["--cfg", "job", "trainer.lr=-1"], ["--info"],
+                                   ["--config-name", "other", "trainer.lr=-1"]])
+def test_hydra_only_commands_validate_nothing(flags):
+    assert preflight(flags) == 0
+
+
+@pytest.mark.parametrize(("overrides", "jobs"), [
+    ("", 1),
+    ("experiment=smoke", 1),
+    ("-m seed=range(0,5) trainer.lr=0.1,0.2", 10),
+    ("-m landmarks=random,fixed,hamming regularizer=landmark seed=0,1", 6),
+    ("-m landmarks=glob(*,exclude=[_refine,file,none]) regularizer=landmark", 3),
+    ("-m experiment=smoke,cpu,cpu_landmark,paper_nb201_spos", 4),
+    ("-m experiment=cpu_landmark regularizer.penalty=choice(hinge,softplus) landmarks.refine.rounds=2", 2),
+    ("landmarks=file landmarks.path={tmp}/three.csv regularizer=landmark +my_note=baseline hydra.job.chdir=true", 1),
+    ("data.root={tmp} trainer.train_images=null eval.at_epochs=[1,2] device=cuda:1", 1),
+])
+def test_valid_commands_pass_and_count_jobs(overrides, jobs, tmp):
+    assert preflight(shlex.split(overrides.replace("{tmp}", str(tmp)))) == jobs
+
+
+def leaf_keys(cfg: DictConfig, prefix: str = "") -> set[str]:
+    keys = set()
+    for name, node in cfg.items_ex(resolve=False):
+        keys |= leaf_keys(node, f"{prefix}{name}.") if isinstance(node, DictConfig) and node else {prefix + name}
+    return keys
+
+
+def test_schema_covers_every_key_in_conf():
+    """A key added to conf/ without a rule would go unchecked; a rule for a removed key is dead."""
+    groups = {d.name: [p.stem for p in d.glob("[!_]*.yaml")] for d in CONFIG_DIR.iterdir() if d.is_dir()}
+    keys = set()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        for group, options in groups.items():
+            for option in options:
+                keys |= leaf_keys(compose(config_name="config", overrides=[f"{group}={option}"]))
+    assert keys - set(SCHEMA) == set(), "keys in conf/ without a rule in lrnas.validation.SCHEMA"
+    assert set(SCHEMA) - keys == set(), "rules for keys no longer in conf/"
+
+
+@pytest.fixture
+def table_copy(tmp_path, monkeypatch):
+    """The loader pointed at a copy of the shipped table, with its per-process cache emptied before and after."""
+    copy = tmp_path / "nb201.csv.gz"
+    monkeypatch.setattr(nb201, "TABLE_PATH", copy)
+    load_nb201.cache_clear()
+    yield copy
+    load_nb201.cache_clear()
+
+
+def test_an_edited_table_fails_its_checksum(table_copy):
+    # A changed accuracy still parses: only the checksum can tell.
+    text = gzip.decompress(SHIPPED_TABLE.read_bytes())
+    assert b",94.3733," in text
+    table_copy.write_bytes(gzip.compress(text.replace(b",94.3733,", b",99.9999,"), mtime=0))
+    actual = hashlib.sha256(table_copy.read_bytes()).hexdigest()
+    expected = (f"NAS-Bench-201 table {table_copy} is corrupt: sha256 {actual}, expected {nb201.TABLE_SHA256}; "
+                "reinstall lrnas or rebuild it with `make table`")
+    with pytest.raises(GroundTruthError) as err:
+        load_nb201()
+    assert str(err.value) == expected
+    with pytest.raises(GroundTruthError) as err:  # before any work, through the command line's check
+        preflight(["experiment=smoke"])
+    assert str(err.value) == expected
+
+
+def test_a_missing_table_is_one_line(table_copy):
+    with pytest.raises(GroundTruthError) as err:
+        load_nb201()
+    assert str(err.value) == (f"cannot load NAS-Bench-201 table {table_copy}: No such file or directory; "
+                              "reinstall lrnas or rebuild it with `make table`")
+
+
+def test_the_shipped_table_passes_its_checksum(table_copy):
+    table_copy.write_bytes(SHIPPED_TABLE.read_bytes())
+    assert len(load_nb201()) == 15625
