@@ -88,7 +88,7 @@ def config_diff(old: dict, new: dict, prefix: str = "") -> list[str]:
     return changes
 
 
-def previous_state(run_dir: Path, cfg: DictConfig) -> dict | None:
+def previous_state(run_dir: Path, cfg: DictConfig, device: torch.device) -> dict | None:
     """The checkpoint to resume from, if ``run_dir`` holds one of this very config; refuse any other run's folder."""
     checkpoint = run_dir / CHECKPOINT
     if not checkpoint.exists():
@@ -102,6 +102,9 @@ def previous_state(run_dir: Path, cfg: DictConfig) -> dict | None:
         raise RunFolderConflict(
             f"{checkpoint} cannot be read ({type(error).__name__}); move it away to start over"
         ) from None
+    if state.get("device_type", device.type) != device.type:  # RNG generator states do not move between devices
+        raise RunFolderConflict(f"{checkpoint} was written on {state['device_type']}; resume it there "
+                                f"(device={state['device_type']}), not on {device.type}")
     current = OmegaConf.to_container(cfg, resolve=True)
     changes = config_diff({k: v for k, v in state["config"].items() if k != "resume"},
                           {k: v for k, v in current.items() if k != "resume"})

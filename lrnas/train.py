@@ -113,6 +113,11 @@ class Run:
     def regularizer(self):
         return self.trainer.regularizer
 
+    @property
+    def current_landmarks(self) -> list[Landmark]:
+        """The landmark set now: refinement grows the regularizer's copy of the initial set."""
+        return self.regularizer.landmarks if self.regularizer else self.landmarks
+
     def python_rngs(self) -> dict[str, random.Random]:
         rngs = {"algorithm": self.trainer.algorithm.rng}
         if self.regularizer:
@@ -122,12 +127,13 @@ class Run:
     def state_dict(self, progress: EpochProgress | None) -> dict:
         return {
             "config": OmegaConf.to_container(self.cfg, resolve=True),
+            "device_type": self.test_labels.device.type,
             "epochs_done": self.epochs_done,
             "epoch_progress": progress.state_dict() if progress else None,
             "super_net": self.super_net.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
-            "landmarks": [(lm.arch, lm.accuracy) for lm in (self.regularizer.landmarks if self.regularizer else [])],
+            "landmarks": [(lm.arch, lm.accuracy) for lm in self.current_landmarks],
             "rng": capture_rng(self.python_rngs(), self.generators),
             "history": self.history,
             "oracle_queries": self.oracle_queries,
@@ -203,12 +209,13 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] = ()) -> dict:
     """
     validate_config(cfg)  # the CLI already did; this covers callers that call train() directly
     device = resolve_device(cfg.device)
-    state = previous_state(run_dir, cfg)
+    state = previous_state(run_dir, cfg, device)
     run = build_run(cfg, run_dir, device)
     progress = run.load_state_dict(state) if state else None
-    save_run_info(run_dir, cfg, str(device), list(overrides))
+    if not state:  # a resumed run keeps the provenance (git revision, device) it started with
+        save_run_info(run_dir, cfg, str(device), list(overrides))
     if run.landmarks:
-        save_landmarks(run.regularizer.landmarks if run.regularizer else run.landmarks, run_dir / "landmarks.csv")
+        save_landmarks(run.current_landmarks, run_dir / "landmarks.csv")
     epochs = cfg.trainer.epochs
     if state:
         where = f"epoch {progress.epoch}, step {progress.step}" if progress else f"the end of epoch {run.epochs_done}"
@@ -222,8 +229,8 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] = ()) -> dict:
         for epoch in range(run.epochs_done + 1, epochs + 1):
             train_one_epoch(run, epoch, progress, stop)
             progress = None
-    if not run.history:
-        raise ValueError(f"{run_dir} holds a finished run with no history; start a new run folder")
+            if stop["signal"] and epoch < epochs:  # arrived during evaluation: the epoch's checkpoint is written
+                raise Interrupted(stop["signal"], epoch + 1, 0, run_dir)
     log.info("summary (Kendall tau on %d held-out architectures, %d test images):\n%s",
              len(run.sample.archs), len(run.test_labels), summary_table(run.history))
     return run.history[-1]
@@ -234,8 +241,9 @@ def train_one_epoch(run: Run, epoch: int, progress: EpochProgress | None, stop: 
     cfg = run.cfg
     every = cfg.trainer.checkpoint_every_steps
 
-    def after_step(current: EpochProgress) -> None:
+    def after_step(current: EpochProgress, verify) -> None:
         if stop["signal"] or (every and current.step % every == 0):
+            verify()  # never checkpoint a non-finite step
             run.save_checkpoint(current)
         if stop["signal"]:
             raise Interrupted(stop["signal"], epoch, current.step, run.run_dir)
@@ -245,9 +253,8 @@ def train_one_epoch(run: Run, epoch: int, progress: EpochProgress | None, stop: 
                                                       run.generators["data_order"], epoch, cfg.trainer.epochs,
                                                       progress, after_step)}
     if epoch in set(cfg.eval.at_epochs) | {cfg.trainer.epochs}:
-        landmarks = run.regularizer.landmarks if run.regularizer else run.landmarks
         result = evaluate_ranking(run.super_net, run.space, run.sample, run.test_images, run.test_labels,
-                                  cfg.eval.batch_size, cfg.eval.top_k, landmarks=landmarks)
+                                  cfg.eval.batch_size, cfg.eval.top_k, landmarks=run.current_landmarks)
         row.update(result["metrics"])
         run.archs_table[f"supernet_acc_epoch{epoch}"] = result["supernet_accuracy"]
         save_csv(run.run_dir / "archs.csv", run.archs_table)
@@ -283,9 +290,11 @@ def refine_round(epoch: int, run: Run, refine) -> list[dict]:
 
 def describe_training(row: dict) -> str:
     text = f"train loss {row['train_loss']:.3f}, train acc {row['train_accuracy']:.1f}%"
-    if "landmark_lambda" in row:
+    if row.get("landmark_violation_rate") is not None:
         text += (f", landmark λ {row['landmark_lambda']:.3f}, mean penalty {row['landmark_penalty']:.4f}, "
                  f"violated pairs {100 * row['landmark_violation_rate']:.1f}%")
+    elif "landmark_lambda" in row:
+        text += ", landmark λ 0 (warm-up)"
     return text
 
 
@@ -308,13 +317,12 @@ def metrics_document(run: Run) -> dict:
     return {
         "eval_sample": {
             "num_archs": len(run.sample.archs),
-            "excluded_landmarks": len(run.regularizer.landmarks if run.regularizer else run.landmarks),
+            "excluded_landmarks": len(run.current_landmarks),
             "sample_seed": cfg.eval.sample_seed,
-            "excludes_landmarks": True,
             "num_test_images": len(run.test_labels),
             "ground_truth": f"{cfg.space.name}:{cfg.space.ground_truth}",
         },
-        "final": evaluated[-1] if evaluated else None,
+        "final": evaluated[-1] if evaluated and run.epochs_done == cfg.trainer.epochs else None,  # finished runs only
         "history": run.history,
     }
 

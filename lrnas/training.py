@@ -76,11 +76,11 @@ class SuperNetTrainer:
 
     def train_epoch(self, batches, batch_size: int, generator: torch.Generator, epoch: int, epochs: int,
                     progress: EpochProgress | None = None,
-                    after_step: Callable[[EpochProgress], None] | None = None) -> dict:
+                    after_step: Callable[[EpochProgress, Callable[[], None]], None] | None = None) -> dict:
         """Train one pass over ``batches`` (the weights half), from ``progress`` when resuming mid-epoch.
 
-        ``after_step(progress)`` runs after every optimizer step (step checkpoints, interruption); returns the
-        epoch's means.
+        ``after_step(progress, verify)`` runs after every optimizer step (step checkpoints, interruption); it calls
+        ``verify()`` before saving, so a non-finite step is never checkpointed. Returns the epoch's means.
         """
         num_batches = batches.num_batches(batch_size)
         if num_batches == 0:
@@ -90,6 +90,10 @@ class SuperNetTrainer:
         sums = progress.sums
         lam = self.regularizer.coefficient(epoch - 1) if self.regularizer else 0.0  # its schedule counts from 0
         recent: list[tuple[int, str, torch.Tensor]] = []  # (step, arch, loss) since the last host sync
+
+        def verify() -> None:
+            check_finite(recent, epoch)
+            recent.clear()
         bar = tqdm(total=num_batches, initial=progress.step, desc=f"epoch {epoch}/{epochs}", unit="step", leave=False)
         for step in range(progress.step + 1, num_batches + 1):
             images, labels = batches.batch(progress.order[(step - 1) * batch_size : step * batch_size], generator)
@@ -112,27 +116,28 @@ class SuperNetTrainer:
             progress.step = step
             recent.append((step, result.arch, result.loss))
             if step % PROGRESS_EVERY == 0 or step == num_batches:
-                check_finite(recent, epoch)
-                recent.clear()
+                verify()
                 seen = sums["seen"].item()
                 bar.set_postfix(loss=f"{sums['loss'].item() / seen:.3f}",
                                 acc=f"{100 * sums['correct'].item() / seen:.1f}%")
             bar.update(1)
             if after_step:
-                after_step(progress)
+                after_step(progress, verify)
         bar.close()
-        seen, pairs = sums["seen"].item(), max(1.0, sums["pairs"].item())
+        seen, pairs = sums["seen"].item(), sums["pairs"].item()
         row = {"train_loss": sums["loss"].item() / seen, "train_accuracy": 100 * sums["correct"].item() / seen,
                "lr": self.scheduler.get_last_lr()[0]}
-        if self.regularizer:
+        if self.regularizer:  # no pairs during warm-up: no penalty or violation rate to report
             row["landmark_lambda"] = lam
-            row["landmark_penalty"] = sums["penalty"].item() / pairs
-            row["landmark_violation_rate"] = sums["violated"].item() / pairs
+            row["landmark_penalty"] = sums["penalty"].item() / pairs if pairs else None
+            row["landmark_violation_rate"] = sums["violated"].item() / pairs if pairs else None
         return row
 
 
 def check_finite(recent: list[tuple[int, str, torch.Tensor]], epoch: int) -> None:
     """Raise on the first non-finite loss among the steps since the last check (one host sync for all of them)."""
+    if not recent:
+        return
     finite = torch.isfinite(torch.stack([loss for _, _, loss in recent])).tolist()
     if all(finite):
         return

@@ -26,7 +26,7 @@ def test_smoke_run_writes_every_record(tmp_path):
     final = metrics["final"]
     assert final["epoch"] == 2 and final["sample_size"] == 20
     assert -1 <= final["kendall_tau"] <= 1 and -1 <= final["param_count_kendall_tau"] <= 1
-    assert metrics["eval_sample"]["excludes_landmarks"] is True
+    assert metrics["eval_sample"]["excluded_landmarks"] == 0 and metrics["eval_sample"]["num_archs"] == 20
     assert [row["epoch"] for row in metrics["history"] if "kendall_tau" in row] == [1, 2]
     archs = pd.read_csv(run / "archs.csv")
     assert len(archs) == 20 and {"arch", "ground_truth", "params_m", "supernet_acc_epoch2"} <= set(archs.columns)
