@@ -196,7 +196,7 @@ def build_run(cfg: DictConfig, run_dir: Path, device: torch.device) -> Run:
     generators = {"data_order": torch.Generator(device=device).manual_seed(cfg.seed),
                   "held_out_order": torch.Generator(device=device).manual_seed(cfg.seed + 1)}
     trainer = SuperNetTrainer(super_net, algorithm, optimizer, scheduler, cfg.trainer.grad_clip, regularizer,
-                              held_out, generators["held_out_order"])
+                              held_out, generators["held_out_order"], cfg.trainer.set_grads_to_none)
     archs_table = pd.DataFrame({"arch": sample.archs, "ground_truth": sample.ground_truth, "params_m": sample.params})
     return Run(cfg, run_dir, space, benchmark, sample, landmarks, super_net, optimizer, scheduler, trainer,
                train_batches, held_out, test_images, test_labels, generators, archs_table)

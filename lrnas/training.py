@@ -63,7 +63,8 @@ class SuperNetTrainer:
     """Runs epochs of ``algorithm`` steps, with the landmark ``regularizer`` (or None) on ``held_out`` batches."""
 
     def __init__(self, super_net, algorithm, optimizer, scheduler, grad_clip: float, regularizer=None, held_out=None,
-                 held_out_generator=None):
+                 held_out_generator=None, set_grads_to_none: bool = True):
+        self.set_grads_to_none = set_grads_to_none
         self.super_net = super_net
         self.algorithm = algorithm
         self.optimizer = optimizer
@@ -97,7 +98,7 @@ class SuperNetTrainer:
         bar = tqdm(total=num_batches, initial=progress.step, desc=f"epoch {epoch}/{epochs}", unit="step", leave=False)
         for step in range(progress.step + 1, num_batches + 1):
             images, labels = batches.batch(progress.order[(step - 1) * batch_size : step * batch_size], generator)
-            self.optimizer.zero_grad(set_to_none=True)
+            self.optimizer.zero_grad(set_to_none=self.set_grads_to_none)
             result = self.algorithm.backward(self.super_net, images, labels)
             if lam > 0 and step % self.regularizer.reg.every_k_steps == 0:
                 held_images, held_labels = self.held_out.sample(

@@ -127,6 +127,7 @@ SCHEMA: dict[str, Rule] = {
     "trainer.weight_decay": non_negative(),
     "trainer.nesterov": flag(),
     "trainer.grad_clip": positive(),
+    "trainer.set_grads_to_none": flag(),
     "trainer.train_images": optional(integer(1)),
     "trainer.checkpoint_every_steps": optional(integer(1)),
     "eval.num_archs": integer(2),

@@ -89,13 +89,21 @@ def test_landmark_gradient_accumulates_onto_the_algorithm_gradient():
         torch.testing.assert_close(t, a + g)
 
 
-def test_correctly_ordered_hinge_pair_skips_the_backward_pass():
+def test_skipped_zero_hinge_leaves_exactly_the_gradients_a_backward_pass_would():
     net, images, labels = setup()
     loss_a, loss_b = losses(net, images, labels)
     better = ARCH_A if loss_a < loss_b else ARCH_B  # already ordered: zero hinge, zero gradient
+    # margin_hinge with margin 0 is the same function but always back-propagates: the reference.
+    regularizer_for(better, penalty="margin_hinge", margin=0.0).backward(net, images, labels, lam=10.0)
+    reference = {name: p.grad for name, p in net.named_parameters()}
+    net.zero_grad(set_to_none=True)
     stats = regularizer_for(better).backward(net, images, labels, lam=10.0)
     assert stats["violated"].item() == 0 and stats["penalty"].item() == 0
-    assert all(p.grad is None for p in net.parameters())
+    assert any(g is not None for g in reference.values())
+    for name, p in net.named_parameters():  # same parameters touched (weight decay and momentum see them) ...
+        assert (p.grad is None) == (reference[name] is None), name
+        if p.grad is not None:  # ... with the same, zero, gradient
+            assert torch.equal(p.grad, reference[name]) and not p.grad.any()
 
 
 def test_refinement_grows_the_set_sorted_worst_to_best():

@@ -112,10 +112,6 @@ class ResidualReduction(nn.Module):
         return self.shortcut(x) + self.conv_b(self.conv_a(x))
 
 
-def _numel(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
 class NB201SuperNet(nn.Module):
     """Super-net over the NB201 space. ``forward(x, arch)`` runs only ``arch``'s path in every cell.
 
@@ -145,13 +141,13 @@ class NB201SuperNet(nn.Module):
         x = self.lastact(x).mean((2, 3))
         return self.classifier(x)
 
-    def parameter_count(self, arch: Arch) -> int:
+    def path_parameters(self, arch: Arch) -> list[nn.Parameter]:
         """Parameters on ``arch``'s path: stem, reduction blocks, head, and the cell ops that actually run."""
         arch = tuple(arch)
-        total = _numel(self.stem) + _numel(self.lastact) + _numel(self.classifier)
+        modules = [self.stem, self.lastact, self.classifier]
         for layer in self.layers:
-            if isinstance(layer, SearchCell):
-                total += sum(_numel(module) for _, _, module in layer.plan(arch))
-            else:
-                total += _numel(layer)
-        return total
+            modules += [module for _, _, module in layer.plan(arch)] if isinstance(layer, SearchCell) else [layer]
+        return [p for module in modules for p in module.parameters()]
+
+    def parameter_count(self, arch: Arch) -> int:
+        return sum(p.numel() for p in self.path_parameters(arch))
