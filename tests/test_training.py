@@ -52,17 +52,16 @@ class RandomBatches(PoisonedBatches):
         return torch.randn(len(idx), 3, 32, 32).contiguous(memory_format=torch.channels_last), idx % 10
 
 
-class FixedPaths(SPOS):
-    """SPOS that trains a given sequence of paths, to know which ops each step touched."""
+class ScriptedSpace:
+    """NB201 whose "uniform samples" follow a script, to know which ops each step touched."""
+
+    format_arch = staticmethod(nb201.format_arch)
 
     def __init__(self, archs):
-        super().__init__(nb201, random.Random(0))
         self.archs = iter(archs)
 
-    def backward(self, super_net, images, labels):
-        self.space = type("OneArch", (), {"sample_arch": lambda _, rng, a=next(self.archs): a,
-                                           "format_arch": staticmethod(nb201.format_arch)})()
-        return super().backward(super_net, images, labels)
+    def sample_arch(self, rng):
+        return next(self.archs)
 
 
 @pytest.mark.parametrize("set_grads_to_none", [True, False])
@@ -72,8 +71,8 @@ def test_ops_off_the_path_are_frozen_only_when_gradients_are_set_to_none(set_gra
     cfg = OmegaConf.create({"lr": 0.1, "min_lr": 0.1, "momentum": 0.9, "weight_decay": 0.1, "nesterov": False})
     optimizer, scheduler = build_optimizer(net, cfg, 5)
     conv_path, skip_path = ("nor_conv_3x3",) * 6, ("skip_connect",) * 6
-    trainer = SuperNetTrainer(net, FixedPaths([conv_path, skip_path] + [skip_path] * 3), optimizer, scheduler, 5.0,
-                              set_grads_to_none=set_grads_to_none)
+    algorithm = SPOS(ScriptedSpace([conv_path, skip_path]), random.Random(0))
+    trainer = SuperNetTrainer(net, algorithm, optimizer, scheduler, 5.0, set_grads_to_none=set_grads_to_none)
     conv = net.layers[0].ops[0]["nor_conv_3x3"][1].weight  # edge 1<-0's 3x3 conv: used in step 1 only
     batches = RandomBatches()
     batches.num_batches = lambda batch_size: 1
