@@ -45,7 +45,8 @@ def to_float_normalized(images: torch.Tensor) -> torch.Tensor:
 def random_crop_flip(images: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:
     """Per-image random crop of the zero-padded images and random horizontal flip; uint8 NHWC in and out.
 
-    Offsets and flips are drawn on the generator's device (usually CPU), so a seed gives the same batch on any device.
+    Offsets and flips are drawn on the generator's device: with a CPU generator a seed gives the same batch on any
+    device; training uses a generator on the data's device, so its draws (and checkpoints) belong to that device.
     """
     n, h, w, c = images.shape
     dev = images.device
