@@ -80,3 +80,33 @@ def test_ops_off_the_path_are_frozen_only_when_gradients_are_set_to_none(set_gra
     after_first = conv.detach().clone()
     trainer.train_epoch(batches, 8, torch.Generator(), 2, 2)  # step 2: the skip path only
     assert torch.equal(conv, after_first) == set_grads_to_none
+
+
+def test_regularizer_cost_knobs_every_k_steps_and_landmark_batch_size():
+    from lrnas.landmarks import Landmark, LandmarkRegularizer
+
+    torch.manual_seed(0)
+    net = build_supernet("nb201", C=4, N=1)
+    cfg = OmegaConf.create({"lr": 0.01, "min_lr": 0.0, "momentum": 0.9, "weight_decay": 0.0, "nesterov": False})
+    optimizer, scheduler = build_optimizer(net, cfg, 4)
+    archs = [nb201.sample_arch(random.Random(i)) for i in range(3)]
+    landmarks = [Landmark(nb201.format_arch(a), 80.0 + i) for i, a in enumerate(archs)]
+    reg = OmegaConf.create({"lam": 10.0, "schedule": "constant", "reach_nominal": False, "warmup_epochs": 0,
+                            "ramp_epochs": 0, "penalty": "softplus", "beta": 1.0, "margin": 1.0, "gap_weighted": False,
+                            "pair_procedure": "random_pairs", "num_pairs": 1, "adjacent_step": 1, "every_k_steps": 2,
+                            "landmark_batch_size": 4})
+    sizes = []
+
+    class HeldOut:
+        def sample(self, batch_size, generator):
+            sizes.append(batch_size)
+            return RandomBatches().batch(torch.arange(batch_size), generator)
+
+    regularizer = LandmarkRegularizer(landmarks, archs, reg, 1, random.Random(0))
+    trainer = SuperNetTrainer(net, SPOS(nb201, random.Random(0)), optimizer, scheduler, 5.0, regularizer, HeldOut(),
+                              torch.Generator())
+    batches = RandomBatches()
+    batches.num_batches = lambda batch_size: 4
+    row = trainer.train_epoch(batches, 8, torch.Generator(), 1, 1)
+    assert sizes == [4, 4]  # steps 2 and 4 only, on 4-image held-out batches
+    assert row["landmark_lambda"] == 10.0 and row["landmark_penalty"] > 0  # softplus is never exactly zero
