@@ -184,7 +184,7 @@ def build_run(cfg: DictConfig, run_dir: Path, device: torch.device) -> Run:
     test_labels = torch.from_numpy(data.test_labels[test_subset]).to(device)
 
     super_net = build_supernet(cfg.space.name, C=cfg.space.channels, N=cfg.space.cells_per_stage, num_classes=10)
-    super_net = super_net.to(device, memory_format=torch.channels_last)
+    super_net = super_net.to(device)  # built channels_last
     algorithm = build_algorithm(cfg.algorithm.name, space, random.Random(cfg.seed))
     steps_total = cfg.trainer.epochs * train_batches.num_batches(cfg.trainer.batch_size)
     optimizer, scheduler = build_optimizer(super_net, cfg.trainer, steps_total)
@@ -240,9 +240,12 @@ def train_one_epoch(run: Run, epoch: int, progress: EpochProgress | None, stop: 
     """One epoch, its evaluation and refinement, then records and the end-of-epoch checkpoint."""
     cfg = run.cfg
     every = cfg.trainer.checkpoint_every_steps
+    last_step = run.train_batches.num_batches(cfg.trainer.batch_size)
 
     def after_step(current: EpochProgress, verify) -> None:
-        if stop["signal"] or (every and current.step % every == 0):
+        # The epoch's last step is saved by the end-of-epoch checkpoint, with its evaluation.
+        step_due = every and current.step % every == 0 and current.step < last_step
+        if stop["signal"] or step_due:
             verify()  # never checkpoint a non-finite step
             run.save_checkpoint(current)
         if stop["signal"]:

@@ -90,10 +90,10 @@ class SuperNetTrainer:
         progress = progress or EpochProgress.start(epoch, batches.epoch_order(generator))
         sums = progress.sums
         lam = self.regularizer.coefficient(epoch - 1) if self.regularizer else 0.0  # its schedule counts from 0
-        recent: list[tuple[int, str, torch.Tensor]] = []  # (step, arch, loss) since the last host sync
+        recent: list[tuple[int, tuple, torch.Tensor]] = []  # (step, arch, loss) since the last host sync
 
         def verify() -> None:
-            check_finite(recent, epoch)
+            check_finite(recent, epoch, self.algorithm.space.format_arch)
             recent.clear()
         bar = tqdm(total=num_batches, initial=progress.step, desc=f"epoch {epoch}/{epochs}", unit="step", leave=False)
         for step in range(progress.step + 1, num_batches + 1):
@@ -135,7 +135,7 @@ class SuperNetTrainer:
         return row
 
 
-def check_finite(recent: list[tuple[int, str, torch.Tensor]], epoch: int) -> None:
+def check_finite(recent: list[tuple[int, tuple, torch.Tensor]], epoch: int, format_arch) -> None:
     """Raise on the first non-finite loss among the steps since the last check (one host sync for all of them)."""
     if not recent:
         return
@@ -143,4 +143,6 @@ def check_finite(recent: list[tuple[int, str, torch.Tensor]], epoch: int) -> Non
     if all(finite):
         return
     step, arch, loss = recent[finite.index(False)]
-    raise NonFiniteLossError(f"non-finite loss {loss.item()} at epoch {epoch}, step {step}, architecture {arch}")
+    raise NonFiniteLossError(
+        f"non-finite loss {loss.item()} at epoch {epoch}, step {step}, architecture {format_arch(arch)}"
+    )

@@ -18,7 +18,7 @@ class StepResult:
     loss: torch.Tensor
     correct: torch.Tensor
     count: int
-    arch: str  # the official string of the path trained, named in errors
+    arch: tuple  # the path trained; formatted only if an error must name it
 
 
 class SPOS:
@@ -32,4 +32,4 @@ class SPOS:
         logits = super_net(images, arch)
         loss = F.cross_entropy(logits, labels)
         loss.backward()
-        return StepResult(loss.detach(), (logits.argmax(1) == labels).sum(), len(labels), self.space.format_arch(arch))
+        return StepResult(loss.detach(), (logits.argmax(1) == labels).sum(), len(labels), arch)
