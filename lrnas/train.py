@@ -41,6 +41,7 @@ from .landmarks import Landmark, LandmarkRegularizer, landmarks_from_config, sav
 from .landmarks.refinement import as_landmarks, refine_landmarks, refinement_epochs
 from .records import save_checkpoint, save_csv, save_json, save_run_info
 from .resume import CHECKPOINT, Interrupted, capture_rng, previous_state, restore_rng, stop_on_signals
+from .search.on_supernet import search_supernet
 from .spaces import get_space
 from .supernets import build_supernet
 from .training import EpochProgress, NonFiniteLossError, SuperNetTrainer, build_optimizer
@@ -106,6 +107,7 @@ class Run:
     archs_table: pd.DataFrame
     history: list[dict] = field(default_factory=list)
     oracle_queries: list[dict] = field(default_factory=list)
+    search: dict | None = None  # the search phase's report, once training is done
     epochs_done: int = 0
     elapsed_s: float = 0.0
 
@@ -133,6 +135,7 @@ class Run:
             "super_net": self.super_net.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
+            "algorithm": self.trainer.algorithm.state_dict(),  # architecture parameters and their optimizer
             "landmarks": [(lm.arch, lm.accuracy) for lm in self.current_landmarks],
             "rng": capture_rng(self.python_rngs(), self.generators),
             "history": self.history,
@@ -145,6 +148,7 @@ class Run:
         self.super_net.load_state_dict(state["super_net"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        self.trainer.algorithm.load_state_dict(state["algorithm"])
         if self.regularizer:  # refinement may have grown the set since the start
             landmarks = [Landmark(arch, accuracy) for arch, accuracy in state["landmarks"]]
             self.regularizer.set_landmarks(landmarks, [self.space.parse_arch(lm.arch) for lm in landmarks])
@@ -185,18 +189,21 @@ def build_run(cfg: DictConfig, run_dir: Path, device: torch.device) -> Run:
 
     super_net = build_supernet(cfg.space.name, C=cfg.space.channels, N=cfg.space.cells_per_stage, num_classes=10)
     super_net = super_net.to(device)  # built channels_last
-    algorithm = build_algorithm(cfg.algorithm.name, space, random.Random(cfg.seed))
+    # Each stream of draws has its own generator, so e.g. adding landmarks leaves the training data order unchanged.
+    generators = {"data_order": torch.Generator(device=device).manual_seed(cfg.seed),
+                  "held_out_order": torch.Generator(device=device).manual_seed(cfg.seed + 1),
+                  "arch_order": torch.Generator(device=device).manual_seed(cfg.seed + 2),
+                  "algorithm": torch.Generator(device=device).manual_seed(cfg.seed + 3)}
+    algorithm = build_algorithm(cfg.algorithm, space, random.Random(cfg.seed), device, generators["algorithm"])
     steps_total = cfg.trainer.epochs * train_batches.num_batches(cfg.trainer.batch_size)
     optimizer, scheduler = build_optimizer(super_net, cfg.trainer, steps_total)
     regularizer = None
     if cfg.regularizer.name == "landmark":
         regularizer = LandmarkRegularizer(landmarks, [space.parse_arch(lm.arch) for lm in landmarks],
                                           cfg.regularizer, cfg.trainer.epochs, random.Random(cfg.seed + 1))
-    # Held-out batches draw from their own generator, so the training data order is the same with and without landmarks.
-    generators = {"data_order": torch.Generator(device=device).manual_seed(cfg.seed),
-                  "held_out_order": torch.Generator(device=device).manual_seed(cfg.seed + 1)}
     trainer = SuperNetTrainer(super_net, algorithm, optimizer, scheduler, cfg.trainer.grad_clip, regularizer,
-                              held_out, generators["held_out_order"], cfg.trainer.set_grads_to_none)
+                              held_out, generators["held_out_order"], cfg.trainer.set_grads_to_none,
+                              generators["arch_order"])
     archs_table = pd.DataFrame({"arch": sample.archs, "ground_truth": sample.ground_truth, "params_m": sample.params})
     return Run(cfg, run_dir, space, benchmark, sample, landmarks, super_net, optimizer, scheduler, trainer,
                train_batches, held_out, test_images, test_labels, generators, archs_table)
@@ -231,9 +238,23 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] = ()) -> dict:
             progress = None
             if stop["signal"] and epoch < epochs:  # arrived during evaluation: the epoch's checkpoint is written
                 raise Interrupted(stop["signal"], epoch + 1, 0, run_dir)
+    run.search = search_phase(run)
+    save_json(run_dir / "metrics.json", metrics_document(run))
     log.info("summary (Kendall tau on %d held-out architectures, %d test images):\n%s",
              len(run.sample.archs), len(run.test_labels), summary_table(run.history))
     return run.history[-1]
+
+
+def search_phase(run: Run) -> dict:
+    """Choose architectures with the trained super-net (evolution/random search, or alpha's argmax) -> search.csv."""
+    cfg = run.cfg
+    count = min(cfg.search.num_images, len(run.held_out))  # held-out images are in random order: a prefix is uniform
+    images, labels = to_float_normalized(run.held_out.images[:count]), run.held_out.labels[:count]
+    report, candidates = search_supernet(run.super_net, run.trainer.algorithm, run.space, run.benchmark,
+                                         cfg.space.ground_truth, cfg.search, images, labels, cfg.eval.batch_size,
+                                         seed=cfg.seed)
+    save_csv(run.run_dir / "search.csv", candidates)
+    return report
 
 
 def train_one_epoch(run: Run, epoch: int, progress: EpochProgress | None, stop: dict) -> None:
@@ -293,6 +314,10 @@ def refine_round(epoch: int, run: Run, refine) -> list[dict]:
 
 def describe_training(row: dict) -> str:
     text = f"train loss {row['train_loss']:.3f}, train acc {row['train_accuracy']:.1f}%"
+    if "argmax_arch" in row:
+        text += f", argmax arch {row['argmax_arch']} (p={row['argmax_probability']:.2g})"
+    if "gumbel_tau" in row:
+        text += f", Gumbel tau {row['gumbel_tau']:.2f}"
     if row.get("landmark_violation_rate") is not None:
         text += (f", landmark λ {row['landmark_lambda']:.3f}, mean penalty {row['landmark_penalty']:.4f}, "
                  f"violated pairs {100 * row['landmark_violation_rate']:.1f}%")
@@ -326,6 +351,7 @@ def metrics_document(run: Run) -> dict:
             "ground_truth": f"{cfg.space.name}:{cfg.space.ground_truth}",
         },
         "final": evaluated[-1] if evaluated and run.epochs_done == cfg.trainer.epochs else None,  # finished runs only
+        "search": run.search,
         "history": run.history,
     }
 

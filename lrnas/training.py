@@ -63,8 +63,9 @@ class SuperNetTrainer:
     """Runs epochs of ``algorithm`` steps, with the landmark ``regularizer`` (or None) on ``held_out`` batches."""
 
     def __init__(self, super_net, algorithm, optimizer, scheduler, grad_clip: float, regularizer=None, held_out=None,
-                 held_out_generator=None, set_grads_to_none: bool = True):
+                 held_out_generator=None, set_grads_to_none: bool = True, arch_generator=None):
         self.set_grads_to_none = set_grads_to_none
+        self.arch_generator = arch_generator  # held-out batches of the architecture step: its own data order
         self.super_net = super_net
         self.algorithm = algorithm
         self.optimizer = optimizer
@@ -90,7 +91,8 @@ class SuperNetTrainer:
         progress = progress or EpochProgress.start(epoch, batches.epoch_order(generator))
         sums = progress.sums
         lam = self.regularizer.coefficient(epoch - 1) if self.regularizer else 0.0  # its schedule counts from 0
-        recent: list[tuple[int, tuple, torch.Tensor]] = []  # (step, arch, loss) since the last host sync
+        self.algorithm.start_epoch(epoch, epochs)
+        recent: list[tuple[int, tuple, torch.Tensor]] = []  # (step, archs, loss) since the last host sync
 
         def verify() -> None:
             check_finite(recent, epoch, self.algorithm.space.format_arch)
@@ -98,6 +100,8 @@ class SuperNetTrainer:
         bar = tqdm(total=num_batches, initial=progress.step, desc=f"epoch {epoch}/{epochs}", unit="step", leave=False)
         for step in range(progress.step + 1, num_batches + 1):
             images, labels = batches.batch(progress.order[(step - 1) * batch_size : step * batch_size], generator)
+            if self.algorithm.updates_arch:
+                self.algorithm.arch_step(self.super_net, *self.held_out.sample(batch_size, self.arch_generator))
             self.optimizer.zero_grad(set_to_none=self.set_grads_to_none)
             result = self.algorithm.backward(self.super_net, images, labels)
             if lam > 0 and step % self.regularizer.reg.every_k_steps == 0:
@@ -115,7 +119,7 @@ class SuperNetTrainer:
             sums["correct"] += result.correct
             sums["seen"] += result.count
             progress.step = step
-            recent.append((step, result.arch, result.loss))
+            recent.append((step, result.archs, result.loss))
             if step % PROGRESS_EVERY == 0 or step == num_batches:
                 verify()
                 seen = sums["seen"].item()
@@ -127,7 +131,7 @@ class SuperNetTrainer:
         bar.close()
         seen, pairs = sums["seen"].item(), sums["pairs"].item()
         row = {"train_loss": sums["loss"].item() / seen, "train_accuracy": 100 * sums["correct"].item() / seen,
-               "lr": self.scheduler.get_last_lr()[0]}
+               "lr": self.scheduler.get_last_lr()[0], **self.algorithm.describe()}
         if self.regularizer:  # no pairs during warm-up: no penalty or violation rate to report
             row["landmark_lambda"] = lam
             row["landmark_penalty"] = sums["penalty"].item() / pairs if pairs else None
@@ -142,7 +146,8 @@ def check_finite(recent: list[tuple[int, tuple, torch.Tensor]], epoch: int, form
     finite = torch.isfinite(torch.stack([loss for _, _, loss in recent])).tolist()
     if all(finite):
         return
-    step, arch, loss = recent[finite.index(False)]
+    step, archs, loss = recent[finite.index(False)]
+    named = "architecture" if len(archs) == 1 else f"one of the {len(archs)} architectures"
     raise NonFiniteLossError(
-        f"non-finite loss {loss.item()} at epoch {epoch}, step {step}, architecture {format_arch(arch)}"
+        f"non-finite loss {loss.item()} at epoch {epoch}, step {step}, {named} {'; '.join(map(format_arch, archs))}"
     )

@@ -35,6 +35,7 @@ from .benchmarks import load_benchmark
 from .benchmarks.nb201 import METRICS
 from .landmarks.regularizer import PAIR_PROCEDURES, PENALTIES, SCHEDULES
 from .landmarks.selection import METHODS, landmarks_from_config
+from .search import SEARCHES
 from .spaces import SPACES, get_space
 from .spaces.nb201 import NUM_EDGES
 
@@ -43,7 +44,7 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf"
 REGULARIZERS = ("none", "landmark")  # the options of conf/regularizer/, as lrnas.train dispatches on them
 # Keys that name their group's option: overriding one alone would leave the option's other keys behind.
 SELECTORS = {"space.name": "space", "algorithm.name": "algorithm", "landmarks.method": "landmarks",
-             "regularizer.name": "regularizer"}
+             "regularizer.name": "regularizer", "search.name": "search"}
 
 
 class ConfigError(ValueError):
@@ -112,6 +113,14 @@ SCHEMA: dict[str, Rule] = {
     "space.cells_per_stage": integer(1),
     "space.ground_truth": one_of(METRICS),
     "algorithm.name": one_of(ALGORITHMS),
+    "algorithm.partial_channels": if_defined(integer(1)),
+    "algorithm.warmup_fraction": if_defined(Rule("a number in [0, 1)", lambda v: _is_number(v) and 0 <= v < 1)),
+    "algorithm.arch_lr": if_defined(positive()),
+    "algorithm.arch_betas": if_defined(Rule("a list [beta1, beta2] of numbers in [0, 1)", lambda v: (
+        isinstance(v, list) and len(v) == 2 and all(_is_number(b) and 0 <= b < 1 for b in v)))),
+    "algorithm.arch_weight_decay": if_defined(non_negative()),
+    "algorithm.tau_max": if_defined(positive()),
+    "algorithm.tau_min": if_defined(positive()),
     "data.root": text(),
     "data.cache_dir": optional(text()),
     "data.split_seed": integer(),
@@ -146,6 +155,15 @@ SCHEMA: dict[str, Rule] = {
     "landmarks.refine.add_top": if_defined(integer(1)),
     "landmarks.refine.candidates": if_defined(integer(1)),
     "landmarks.refine.num_images": if_defined(integer(1)),
+    "search.name": one_of(SEARCHES),
+    "search.candidates": integer(1),
+    "search.population": if_defined(integer(2)),
+    "search.parents": if_defined(integer(2)),
+    "search.mutations": if_defined(integer(0)),
+    "search.crossovers": if_defined(integer(0)),
+    "search.mutation_prob": if_defined(Rule("a number in [0, 1]", lambda v: _is_number(v) and 0 <= v <= 1)),
+    "search.num_images": integer(1),
+    "search.top_k": integer(1),
     "regularizer.name": one_of(REGULARIZERS),
     "regularizer.lam": if_defined(non_negative()),
     "regularizer.schedule": if_defined(one_of(SCHEDULES)),
@@ -212,6 +230,22 @@ def _check_relations(values: dict) -> None:
     if evaluation["top_k"] > evaluation["num_archs"]:
         raise invalid("eval.top_k", evaluation["top_k"], f"an integer in 1..{evaluation['num_archs']} (eval.num_archs)")
 
+    _check_algorithm(values["algorithm"], values["space"])
+    search = values["search"]
+    if search["top_k"] > search["candidates"]:
+        raise invalid("search.top_k", search["top_k"], f"an integer in 1..{search['candidates']} (search.candidates)")
+    if search["candidates"] > space.NUM_ARCHS:
+        raise invalid("search.candidates", search["candidates"], f"an integer in 1..{space.NUM_ARCHS} (the size of "
+                      "the space)")
+    if search["name"] == "evolution":
+        if search["parents"] > search["population"]:
+            raise invalid("search.parents", search["parents"], f"an integer in 2..{search['population']} "
+                          "(search.population)")
+        if search["mutations"] + search["crossovers"] > search["population"]:
+            most = search["population"] - search["crossovers"]
+            raise invalid("search.mutations", search["mutations"],
+                          f"an integer in 0..{most} (search.mutations + search.crossovers <= search.population)")
+
     landmarks, regularizer = values["landmarks"], values["regularizer"]
     num_landmarks = _num_landmarks(landmarks, space)
     if regularizer["name"] == "landmark" and not num_landmarks:
@@ -238,6 +272,16 @@ def _check_relations(values: dict) -> None:
             raise invalid("landmarks.refine.candidates", refine["candidates"],
                           f"an integer in {refine['add_top']}..{left} (the archs neither evaluated nor landmarks "
                           "in the last refinement round)")
+
+
+def _check_algorithm(algorithm: dict, space: dict) -> None:
+    partial = algorithm.get("partial_channels")
+    if partial and space["channels"] % partial:
+        raise invalid("algorithm.partial_channels", partial,
+                      f"a divisor of space.channels={space['channels']} (each edge runs its ops on 1/K of them)")
+    if "tau_min" in algorithm and algorithm["tau_min"] > algorithm["tau_max"]:
+        raise invalid("algorithm.tau_min", algorithm["tau_min"],
+                      f"a number in (0, {algorithm['tau_max']}] (algorithm.tau_max: the temperature only falls)")
 
 
 def _num_landmarks(landmarks: dict, space) -> int:

@@ -1,4 +1,5 @@
 import json
+import math
 
 import pytest
 from omegaconf import OmegaConf
@@ -6,14 +7,16 @@ from omegaconf import OmegaConf
 from lrnas.reporting.runs import collect_runs, summarise
 
 
-def write_run(folder, seed, tau, finished=True, regularizer="none"):
+def write_run(folder, seed, tau, finished=True, regularizer="none", searched=None, algorithm="spos"):
     folder.mkdir(parents=True)
-    cfg = {"seed": seed, "algorithm": {"name": "spos"}, "landmarks": {"method": "none"},
+    cfg = {"seed": seed, "algorithm": {"name": algorithm}, "landmarks": {"method": "none"},
            "regularizer": {"name": regularizer}, "trainer": {"epochs": 8}, "space": {"channels": 16,
                                                                                        "cells_per_stage": 1}}
     OmegaConf.save(OmegaConf.create(cfg), folder / "config.yaml")
     final = {"epoch": 8, "sample_size": 200, "kendall_tau": tau, "param_count_kendall_tau": 0.6}
-    (folder / "metrics.json").write_text(json.dumps({"final": final if finished else None, "history": [final]}))
+    search = {"ground_truth": searched, "percentile": 90.0} if searched else None
+    (folder / "metrics.json").write_text(json.dumps({"final": final if finished else None, "history": [final],
+                                                     "search": search}))
 
 
 def test_report_averages_seeds_per_configuration_and_skips_unfinished_runs(tmp_path):
@@ -32,3 +35,13 @@ def test_report_without_finished_runs_is_one_line_error(tmp_path):
     write_run(tmp_path / "x", 0, 0.1, finished=False)
     with pytest.raises(ValueError, match="no finished run"):
         collect_runs(tmp_path)
+
+
+def test_report_shows_each_algorithms_searched_architecture(tmp_path):
+    write_run(tmp_path / "g/0", 0, 0.2, algorithm="gdas", searched=93.0)
+    write_run(tmp_path / "g/1", 1, 0.4, algorithm="gdas", searched=91.0)
+    write_run(tmp_path / "f/0", 0, 0.1, algorithm="fairnas")  # from before the search phase: no search report
+    table = summarise(collect_runs(tmp_path)).set_index("algorithm")
+    assert table.loc["gdas", "searched_ground_truth_mean"] == pytest.approx(92.0)
+    assert table.loc["gdas", "kendall_tau_mean"] == pytest.approx(0.3)
+    assert math.isnan(table.loc["fairnas", "searched_ground_truth_mean"])

@@ -5,6 +5,9 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
+
+from lrnas.benchmarks import load_nb201
 
 
 def lrnas(*args, cwd, cache):
@@ -36,6 +39,26 @@ def test_smoke_run_writes_every_record(tmp_path):
     assert (run / "config.yaml").is_file() and (run / "checkpoint.pt").is_file()
     log = (run / "train.log").read_text()
     assert "held-out Kendall tau" in log and "param-count baseline" in log and "on 20 non-landmark archs" in log
+    # The search phase: 20 evolution candidates scored by the super-net, the fittest reported with its ground truth.
+    search, candidates = metrics["search"], pd.read_csv(run / "search.csv")
+    assert len(candidates) == 20 and candidates["arch"].is_unique
+    best = candidates.sort_values("supernet_fitness", ascending=False, kind="stable").iloc[0]
+    assert search["arch"] == best["arch"] and search["ground_truth"] == best["ground_truth"]
+    assert search["ground_truth"] == load_nb201().query(search["arch"])["cifar10_test"]
+    assert search["top5_mean_ground_truth"] == pytest.approx(
+        candidates.nlargest(5, "supernet_fitness", keep="first")["ground_truth"].mean())
+    assert 0 < search["percentile"] <= 100 and "search (evolution search over 20 candidates): chose" in log
+
+
+def test_differentiable_run_reports_its_argmax_architecture(tmp_path):
+    result = lrnas("train", "experiment=smoke", "algorithm=gdas", cwd=tmp_path, cache=tmp_path / "cache")
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = run_folders(tmp_path)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["search"]["arch"] == metrics["history"][-1]["argmax_arch"]
+    assert metrics["history"][-1]["gumbel_tau"] == pytest.approx(0.1)  # annealed 10 -> 0.1 over the run
+    probabilities = pd.read_csv(run / "search.csv")["probability"]
+    assert len(probabilities) == 5 and probabilities.is_monotonic_decreasing
 
 
 def test_multirun_sweep_makes_one_folder_per_seed(tmp_path):

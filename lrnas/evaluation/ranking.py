@@ -40,14 +40,15 @@ def draw_eval_sample(benchmark, num_archs: int, seed: int, exclude: set[str], me
 
 
 @torch.inference_mode()
-def supernet_accuracies(super_net, archs, images: torch.Tensor, labels: torch.Tensor, batch_size: int) -> np.ndarray:
+def supernet_accuracies(super_net, archs, images: torch.Tensor, labels: torch.Tensor, batch_size: int,
+                        progress: bool = True) -> np.ndarray:
     """Top-1 (%) of each single-path architecture on ``images`` (already normalised, on the model's device).
 
     BatchNorm keeps batch statistics in eval mode (no running stats), so the batch size matters: keep it large.
     """
     super_net.eval()
     correct = torch.zeros(len(archs), device=images.device, dtype=torch.long)
-    for i, arch in enumerate(tqdm(archs, desc="scoring archs", unit="arch", leave=False)):
+    for i, arch in enumerate(tqdm(archs, desc="scoring archs", unit="arch", leave=False, disable=not progress)):
         for start in range(0, len(images), batch_size):
             logits = super_net(images[start : start + batch_size], arch)
             correct[i] += (logits.argmax(1) == labels[start : start + batch_size]).sum()

@@ -27,6 +27,9 @@ CONFIG_COLUMNS = {
 METRIC_COLUMNS = ["sample_size", "kendall_tau", "param_count_kendall_tau", "landmark_kendall_tau", "spearman_rho",
                   "precision_at_top10", "top10_mean_ground_truth", "elapsed_s"]
 
+# The search phase's choice (runs from before the search phase have none): its ground truth and percentile.
+SEARCH_COLUMNS = ["ground_truth", "percentile"]
+
 
 def find_runs(root: Path) -> list[Path]:
     """Every run folder under ``root`` (a folder holding metrics.json), in path order."""
@@ -44,6 +47,8 @@ def collect_runs(root: Path) -> pd.DataFrame:
         row = {"run": str(run)}
         row.update({name: OmegaConf.select(cfg, key) for name, key in CONFIG_COLUMNS.items()})
         row.update({name: final.get(name) for name in METRIC_COLUMNS})
+        search = json.loads((run / "metrics.json").read_text()).get("search") or {}
+        row.update({f"searched_{name}": search.get(name) for name in SEARCH_COLUMNS})
         rows.append(row)
     if not rows:
         raise ValueError(f"no finished run (a folder with metrics.json holding a final evaluation) under {root}")
@@ -55,7 +60,8 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
     keys = [name for name in CONFIG_COLUMNS if name != "seed"]
     grouped = runs.groupby(keys, dropna=False)
     table = grouped["kendall_tau"].agg(seeds="size", kendall_tau_mean="mean", kendall_tau_std="std")
-    for metric in ["param_count_kendall_tau", "landmark_kendall_tau", "top10_mean_ground_truth", "elapsed_s"]:
+    for metric in ["param_count_kendall_tau", "landmark_kendall_tau", "top10_mean_ground_truth",
+                   "searched_ground_truth", "elapsed_s"]:
         if runs[metric].notna().any():
             table[f"{metric}_mean"] = grouped[metric].mean()
     return table.reset_index()

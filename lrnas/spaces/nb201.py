@@ -69,3 +69,29 @@ def sample_arch(rng: random.Random) -> Arch:
 def all_archs() -> list[Arch]:
     """Every cell of the space, in lexicographic order of op indices (not the NB201 index order)."""
     return list(itertools.product(OPS, repeat=NUM_EDGES))
+
+
+def mutate(arch: Arch, rng: random.Random, prob: float) -> Arch:
+    """SPOS mutation: each edge's op is resampled uniformly with probability ``prob`` (possibly to the same op).
+
+    When no edge changed, one uniform edge gets a uniform *different* op, so a mutant is never a copy of its parent
+    (a copy would only be rejected as already evaluated, wasting a draw).
+
+        >>> arch = ("none",) * NUM_EDGES
+        >>> sum(a != b for a, b in zip(arch, mutate(arch, random.Random(0), prob=0.0)))
+        1
+    """
+    child = [rng.choice(OPS) if rng.random() < prob else op for op in arch]
+    if tuple(child) == tuple(arch):
+        edge = rng.randrange(NUM_EDGES)
+        child[edge] = rng.choice([op for op in OPS if op != arch[edge]])
+    return tuple(child)
+
+
+def crossover(a: Arch, b: Arch, rng: random.Random) -> Arch:
+    """SPOS crossover: each edge's op taken from ``a`` or ``b`` with equal probability.
+
+        >>> crossover(("none",) * NUM_EDGES, ("none",) * NUM_EDGES, random.Random(0)) == ("none",) * NUM_EDGES
+        True
+    """
+    return tuple(rng.choice(pair) for pair in zip(a, b, strict=True))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from lrnas.spaces.nb201 import EDGES, NUM_EDGES, OPS, Arch, InvalidArch
@@ -98,6 +99,62 @@ class SearchCell(nn.Module):
         return torch.zeros_like(x) if out is None else out
 
 
+    def forward_mixed(self, x: torch.Tensor, op_weights: torch.Tensor, edge_weights: torch.Tensor | None = None,
+                      selected: list[int] | None = None, partial_channels: int = 1,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+        """The continuous relaxation used by differentiable algorithms, on the same op modules as ``forward``.
+
+        Edge e outputs ``sum_k op_weights[e, k] * op_k(x)``, scaled by ``edge_weights[e]`` if given (PC-DARTS edge
+        normalisation). ``selected[e]`` (GDAS) runs only that op; the other weights, zero in value under the
+        straight-through estimator, are added as scalars so their gradient still reaches the architecture
+        parameters. ``partial_channels=K`` (PC-DARTS) runs the ops on a random 1/K of the channels, drawn per edge
+        and step from ``generator``, and passes the others through unchanged.
+        """
+        nodes = [x]
+        for target in range(1, OUTPUT_NODE + 1):
+            total = None
+            for e, (t, source) in enumerate(EDGES):
+                if t != target:
+                    continue
+                if selected is not None:
+                    y = self._selected_op(e, selected[e], nodes[source], op_weights[e])
+                else:
+                    y = self._partial_mixed_op(e, nodes[source], op_weights[e], partial_channels, generator)
+                if edge_weights is not None:
+                    y = edge_weights[e] * y
+                total = y if total is None else total + y
+            nodes.append(total)
+        return nodes[OUTPUT_NODE]
+
+    def _selected_op(self, edge: int, k: int, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        others = weights.sum() - weights[k]  # exactly 0 in value; carries the gradient of the unselected weights
+        op = OPS[k]
+        y = torch.zeros_like(x) if op == "none" else self.ops[edge][op](x)
+        return weights[k] * y + others
+
+    def _partial_mixed_op(self, edge: int, x: torch.Tensor, weights: torch.Tensor, partial_channels: int,
+                          generator: torch.Generator | None) -> torch.Tensor:
+        channels = x.shape[1]
+        if partial_channels == 1:
+            return sum(w * self.ops[edge][op](x) for w, op in zip(weights, OPS, strict=True) if op != "none")
+        # A random channel subset rather than PC-DARTS's first 1/K after a fixed shuffle: the ops are full width and
+        # shared with the discrete forward, and a fixed slice would only ever train one corner of each weight.
+        index = torch.randperm(channels, generator=generator, device=x.device)[: channels // partial_channels]
+        part = x.index_select(1, index)
+        mixed = sum(w * _sliced_op(self.ops[edge][op], part, index) for w, op in zip(weights, OPS, strict=True)
+                    if op != "none")
+        return x.index_copy(1, index, mixed)
+
+
+def _sliced_op(module: nn.Module, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``module`` applied to the channels ``index`` of its input, with the matching slice of its conv weights."""
+    if not isinstance(module, nn.Sequential):  # skip_connect and avg_pool are channel-wise already
+        return module(x)
+    _, conv, bn = module  # ReLU-Conv-BN; cell BN has no affine parameters and no running statistics
+    weight = conv.weight.index_select(0, index).index_select(1, index)
+    return F.batch_norm(F.conv2d(F.relu(x), weight, padding=conv.padding), None, None, training=True, eps=bn.eps)
+
+
 class ResidualReduction(nn.Module):
     """NB201's reduction block between stages: two ReLU-Conv-BN 3x3 (first stride 2) plus an
     AvgPool-Conv1x1 shortcut."""
@@ -138,6 +195,14 @@ class NB201SuperNet(nn.Module):
         x = self.stem(x)
         for layer in self.layers:
             x = layer(x, arch) if isinstance(layer, SearchCell) else layer(x)
+        x = self.lastact(x).mean((2, 3))
+        return self.classifier(x)
+
+    def forward_mixed(self, x: torch.Tensor, op_weights: torch.Tensor, **kwargs) -> torch.Tensor:
+        """Every cell runs ``SearchCell.forward_mixed`` with the same ``op_weights`` (NUM_EDGES x len(OPS))."""
+        x = self.stem(x)
+        for layer in self.layers:
+            x = layer.forward_mixed(x, op_weights, **kwargs) if isinstance(layer, SearchCell) else layer(x)
         x = self.lastact(x).mean((2, 3))
         return self.classifier(x)
 

@@ -1,0 +1,51 @@
+"""What every NAS algorithm gives the trainer, and the default no-ops of the sampling-based ones.
+
+One training step (``lrnas.training.SuperNetTrainer``) is: ``arch_step`` on a held-out batch if ``updates_arch``
+(differentiable algorithms only), then ``backward`` on a training batch, then the landmark term, clip and one SGD
+step on the super-net weights.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import torch
+
+from lrnas.spaces.nb201 import Arch
+
+
+@dataclass
+class StepResult:
+    """What one algorithm step reports; tensors stay on the device so the step needs no host sync."""
+
+    loss: torch.Tensor  # mean cross-entropy over the paths trained
+    correct: torch.Tensor
+    count: int  # predictions made: batch size x paths
+    archs: tuple[Arch, ...]  # the paths trained; formatted only if an error must name them
+
+
+class Algorithm:
+    """Base of all algorithms: a search space, a python RNG (checkpointed by the run), and no architecture state."""
+
+    differentiable = False
+    updates_arch = False  # True while a differentiable algorithm updates its architecture parameters
+
+    def __init__(self, space, rng: random.Random):
+        self.space = space
+        self.rng = rng
+
+    def start_epoch(self, epoch: int, epochs: int) -> None:
+        """Called before each epoch (1-based), also when a run resumes mid-epoch."""
+
+    def backward(self, super_net, images: torch.Tensor, labels: torch.Tensor) -> StepResult:
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        """Per-epoch figures for the log and metrics.json (e.g. the current argmax architecture)."""
+        return {}
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass

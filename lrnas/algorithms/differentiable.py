@@ -1,0 +1,83 @@
+"""Shared machinery of the differentiable algorithms (PC-DARTS, GDAS): architecture parameters and their optimizer.
+
+First-order bilevel optimisation: ``arch_step`` updates the architecture parameters with Adam on a held-out batch
+(gradients reach only them, never the super-net weights), then ``backward`` trains the weights on a training batch
+with the architecture parameters held fixed.
+
+The landmark term and the ranking evaluation use *discrete* single-path forwards of each architecture through the
+same op weights (``super_net(x, arch)``), exactly as for SPOS: a landmark or evaluated architecture is scored as what
+it is, not through the relaxation, and every algorithm is ranked by the same protocol.
+"""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .base import Algorithm, StepResult
+
+ARCH_INIT_SCALE = 1e-3  # DARTS initialises alpha at 1e-3 * N(0, 1): near-uniform op weights
+
+
+class Differentiable(Algorithm):
+    differentiable = True
+
+    def __init__(self, space, rng: random.Random, cfg, device: torch.device, generator: torch.Generator):
+        super().__init__(space, rng)
+        self.cfg = cfg
+        self.generator = generator  # device-side draws (channel subsets), checkpointed with the run's generators
+        initial = ARCH_INIT_SCALE * torch.randn(space.NUM_EDGES, len(space.OPS), generator=seeded_generator(rng))
+        self.alpha = torch.nn.Parameter(initial.to(device))
+        self.arch_parameters = [self.alpha]
+
+    def build_arch_optimizer(self) -> None:
+        """Adam on the architecture parameters (call once subclasses have added theirs)."""
+        self.arch_optimizer = torch.optim.Adam(self.arch_parameters, lr=self.cfg.arch_lr,
+                                               betas=tuple(self.cfg.arch_betas),
+                                               weight_decay=self.cfg.arch_weight_decay)
+
+    def mixed_logits(self, super_net, images: torch.Tensor, train_arch: bool) -> torch.Tensor:
+        """Logits of the relaxed super-net; with ``train_arch=False`` the architecture parameters are constants."""
+        raise NotImplementedError
+
+    def arch_step(self, super_net, images: torch.Tensor, labels: torch.Tensor) -> None:
+        loss = F.cross_entropy(self.mixed_logits(super_net, images, train_arch=True), labels)
+        grads = torch.autograd.grad(loss, self.arch_parameters)  # the weights' .grad stay untouched
+        for parameter, grad in zip(self.arch_parameters, grads, strict=True):
+            parameter.grad = grad
+        self.arch_optimizer.step()
+
+    def backward(self, super_net, images: torch.Tensor, labels: torch.Tensor) -> StepResult:
+        logits = self.mixed_logits(super_net, images, train_arch=False)
+        loss = F.cross_entropy(logits, labels)
+        loss.backward()
+        return StepResult(loss.detach(), (logits.argmax(1) == labels).sum(), len(labels), (self.argmax_arch(),))
+
+    def op_probabilities(self) -> np.ndarray:
+        """NUM_EDGES x len(OPS) probabilities the search derives architectures from (softmax of alpha)."""
+        return F.softmax(self.alpha.detach().float(), dim=-1).cpu().numpy()
+
+    def argmax_arch(self) -> tuple[str, ...]:
+        return tuple(self.space.OPS[k] for k in self.op_probabilities().argmax(1))
+
+    def describe(self) -> dict:
+        probabilities = self.op_probabilities()
+        return {"argmax_arch": self.space.format_arch(self.argmax_arch()),
+                "argmax_probability": float(np.prod(probabilities.max(1)))}
+
+    def state_dict(self) -> dict:
+        return {"arch_parameters": [p.detach().cpu() for p in self.arch_parameters],
+                "arch_optimizer": self.arch_optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        with torch.no_grad():
+            for parameter, saved in zip(self.arch_parameters, state["arch_parameters"], strict=True):
+                parameter.copy_(saved)
+        self.arch_optimizer.load_state_dict(state["arch_optimizer"])
+
+
+def seeded_generator(rng: random.Random) -> torch.Generator:
+    """A CPU generator seeded from the algorithm's RNG: the initial alpha depends on the run's seed only."""
+    return torch.Generator().manual_seed(rng.getrandbits(63))

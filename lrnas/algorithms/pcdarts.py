@@ -1,0 +1,42 @@
+"""PC-DARTS (Xu et al., ICLR 2020): DARTS with partial-channel connections and edge normalisation.
+
+Every edge mixes all ops with ``softmax(alpha[e])`` on a random 1/K of its input channels (K =
+``algorithm.partial_channels``) and passes the rest through; node j sums its incoming edges weighted by
+``softmax(beta)`` over those edges. Weights train on the training half; alpha and beta train first-order with Adam
+on the held-out half, after a weights-only warm-up (``algorithm.warmup_fraction`` of the epochs; 15 of 50 in the
+paper). See ``differentiable.py`` for how landmarks and ranking use discrete forwards.
+
+    lrnas train algorithm=pcdarts experiment=smoke
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .differentiable import ARCH_INIT_SCALE, Differentiable, seeded_generator
+
+
+class PCDARTS(Differentiable):
+    def __init__(self, space, rng, cfg, device, generator):
+        super().__init__(space, rng, cfg, device, generator)
+        self.beta = torch.nn.Parameter(ARCH_INIT_SCALE * torch.randn(space.NUM_EDGES, generator=seeded_generator(rng))
+                                       .to(device))
+        self.arch_parameters.append(self.beta)
+        self.build_arch_optimizer()
+        # Edges grouped by target node: edge normalisation is a softmax over each node's incoming edges.
+        targets = [target for target, _ in space.EDGES]
+        self.node_edges = [[e for e, t in enumerate(targets) if t == node] for node in sorted(set(targets))]
+
+    def start_epoch(self, epoch: int, epochs: int) -> None:
+        self.updates_arch = epoch > round(self.cfg.warmup_fraction * epochs)
+
+    def edge_weights(self, beta: torch.Tensor) -> torch.Tensor:
+        weights = torch.empty_like(beta)
+        for edges in self.node_edges:
+            weights[edges] = F.softmax(beta[edges], dim=0)
+        return weights
+
+    def mixed_logits(self, super_net, images, train_arch: bool):
+        alpha, beta = (self.alpha, self.beta) if train_arch else (self.alpha.detach(), self.beta.detach())
+        return super_net.forward_mixed(images, F.softmax(alpha, dim=-1), edge_weights=self.edge_weights(beta),
+                                       partial_channels=self.cfg.partial_channels, generator=self.generator)

@@ -1,0 +1,63 @@
+"""The search phase of a run: pick architectures with the trained super-net, then look up what they really achieve.
+
+Sampling-based algorithms run ``search=evolution|random`` with fitness = super-net top-1 on the first
+``search.num_images`` held-out images (a uniform sample: the held-out half is in random order). Differentiable ones
+take the most probable architectures of their learned op distribution (the argmax first). Either way the report gives
+the chosen architecture's ground truth and its percentile in the whole space, and the mean ground truth of the top-K.
+
+    lrnas train experiment=smoke search=random search.candidates=20
+"""
+from __future__ import annotations
+
+import logging
+import random
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from lrnas.evaluation.ranking import supernet_accuracies
+
+from . import run_search, top_k_by_probability
+
+log = logging.getLogger(__name__)
+
+
+def search_supernet(super_net, algorithm, space, benchmark, metric: str, search_cfg, images, labels,
+                    batch_size: int, seed: int) -> tuple[dict, pd.DataFrame]:
+    """Search, and return the report (for metrics.json) and one row per candidate (for search.csv)."""
+    top_k = search_cfg.top_k
+    if algorithm.differentiable:
+        ranked = top_k_by_probability(algorithm.op_probabilities(), space.OPS, top_k)
+        method, score_name, evaluated = "argmax of the learned op distribution", "probability", ranked
+    else:
+        bar = tqdm(total=search_cfg.candidates, desc=f"{search_cfg.name} search", unit="arch", leave=False)
+
+        def fitness(arch) -> float:
+            bar.update(1)
+            return float(supernet_accuracies(super_net, [arch], images, labels, batch_size, progress=False)[0])
+
+        result = run_search(search_cfg, space, fitness, random.Random(seed))
+        bar.close()
+        method, score_name = f"{search_cfg.name} search over {len(result.evaluated)} candidates", "supernet_fitness"
+        ranked, evaluated = result.top(top_k), result.evaluated
+    candidates = pd.DataFrame({"arch": [space.format_arch(arch) for arch, _ in evaluated],
+                               score_name: [score for _, score in evaluated]})
+    candidates["ground_truth"] = benchmark.accuracies(candidates["arch"], metric)
+    every_ground_truth = benchmark.table[metric].to_numpy()
+    top = [space.format_arch(arch) for arch, _ in ranked]
+    top_truth = benchmark.accuracies(top, metric)
+    report = {
+        "method": method,
+        "arch": top[0],
+        "ground_truth": float(top_truth[0]),
+        "percentile": float(100 * np.mean(every_ground_truth <= top_truth[0])),  # of every cell in the space
+        f"top{top_k}_archs": top,
+        f"top{top_k}_mean_ground_truth": float(top_truth.mean()),
+        "space_best_ground_truth": float(every_ground_truth.max()),
+    }
+    log.info("search (%s): chose %s, ground truth %.2f%% (percentile %.1f of %d cells; the best is %.2f%%); "
+             "mean ground truth of its top %d: %.2f%%", method, report["arch"], report["ground_truth"],
+             report["percentile"], len(every_ground_truth), report["space_best_ground_truth"], len(top),
+             report[f"top{top_k}_mean_ground_truth"])
+    return report, candidates
