@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: help install test train smoke lint format table clean
+.PHONY: help install test train smoke bench lint format table clean
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -23,14 +23,19 @@ train: ## train on real CIFAR-10 with the CPU preset; pass overrides with ARGS='
 smoke: ## one tiny end-to-end run on synthetic data (< 1 min)
 	$(BIN)/lrnas train experiment=smoke $(ARGS)
 
+bench: ## speed vs xautodl's NB201 super-net, regularizer overhead, eval and table load (installs xautodl, bench-only)
+	$(BIN)/pip install -q --no-deps xautodl  # its metadata pins numpy<=1.19.5; its models run fine without it
+	$(BIN)/python scripts/bench.py $(ARGS)
+
 lint: ## static checks
 	$(BIN)/ruff check lrnas tests scripts
 
 format: ## auto-fix lint and sort imports
 	$(BIN)/ruff check --fix lrnas tests scripts
 
-table: ## regenerate the shipped NAS-Bench-201 ground-truth table from ../shared/data
+table: ## regenerate the shipped NB201 and NB101 ground-truth tables from ../shared/data (NB101: ~2 min)
 	$(BIN)/python scripts/build_nb201_table.py
+	$(BIN)/python scripts/build_nb101_table.py  # after nb201: that one rewrites PROVENANCE.md, this adds its section
 
 clean: ## remove caches and build artefacts (keeps outputs/ and .venv)
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache

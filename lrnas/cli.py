@@ -69,5 +69,45 @@ def report(folder: Path, csv_path: Path | None) -> None:
         runs.to_csv(csv_path, index=False)
 
 
+@cli.group()
+def bench() -> None:
+    """Benchmark ground truth: convert official benchmark files into lrnas tables."""
+
+
+IMPORTABLE = ("nb101",)
+
+
+# Paths are plain click.Path without click's own checks: a missing or unusable file is one line and exit 2 (like
+# `train`), where click would print its usage block.
+@bench.command("import")
+@click.argument("benchmark")
+@click.option("--tfrecord", required=True, type=click.Path(path_type=Path),
+              help="The official file, e.g. nasbench_only108.tfrecord.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("nb101_full.csv.gz"), show_default=True,
+              help="Where to write the table (gzip CSV).")
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+def import_(benchmark: str, tfrecord: Path, out: Path, force: bool) -> None:
+    """Convert BENCHMARK's official file into an lrnas ground-truth table (BENCHMARK: nb101).
+
+    Reads the file without TensorFlow, checking every record's checksums, and writes one row per cell: hash, arch_str,
+    params, mean validation/test accuracy (%), full. Use the table with `lrnas train space=nb101 space.table=PATH`.
+
+    \b
+    lrnas bench import nb101 --tfrecord nasbench_only108.tfrecord   # writes nb101_full.csv.gz
+    """
+    try:
+        if benchmark not in IMPORTABLE:
+            raise ValueError(f"cannot import benchmark {benchmark!r}; valid benchmarks are {', '.join(IMPORTABLE)}")
+        from .benchmarks.nb101_import import import_nb101  # imported here so `lrnas --help` stays fast
+
+        summary = import_nb101(tfrecord, out, force=force)
+    except (ValueError, OSError) as error:  # bad input (incl. corrupt files) and unreadable/unwritable paths
+        if os.environ.get("LRNAS_DEBUG") == "1":
+            traceback.print_exc()
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    click.echo(summary)
+
+
 if __name__ == "__main__":
     cli()

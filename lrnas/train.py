@@ -167,7 +167,7 @@ def build_run(cfg: DictConfig, run_dir: Path, device: torch.device) -> Run:
     """Build every piece from the config alone (the same way on a fresh start and on resume)."""
     seed_everything(cfg.seed)
     space = get_space(cfg.space.name)
-    benchmark = load_benchmark(cfg.space.name)
+    benchmark = load_benchmark(cfg.space.name, cfg.space.get("table"))
     metric = cfg.space.ground_truth
 
     # Landmarks come from outside the plain evaluation sample, so it stays the same with and without them.
@@ -187,7 +187,8 @@ def build_run(cfg: DictConfig, run_dir: Path, device: torch.device) -> Run:
     test_images = to_float_normalized(torch.from_numpy(data.test_images[test_subset]).to(device))
     test_labels = torch.from_numpy(data.test_labels[test_subset]).to(device)
 
-    super_net = build_supernet(cfg.space.name, C=cfg.space.channels, N=cfg.space.cells_per_stage, num_classes=10)
+    super_net = build_supernet(cfg.space.name, C=cfg.space.channels, N=cfg.space.cells_per_stage, num_classes=10,
+                               amp=cfg.trainer.amp)
     super_net = super_net.to(device)  # built channels_last
     # Each stream of draws has its own generator, so e.g. adding landmarks leaves the training data order unchanged.
     generators = {"data_order": torch.Generator(device=device).manual_seed(cfg.seed),

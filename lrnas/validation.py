@@ -30,9 +30,8 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from .algorithms import ALGORITHMS
+from .algorithms import ALGORITHMS, DIFFERENTIABLE
 from .benchmarks import load_benchmark
-from .benchmarks.nb201 import METRICS
 from .landmarks.regularizer import PAIR_PROCEDURES, PENALTIES, SCHEDULES
 from .landmarks.selection import METHODS, landmarks_from_config
 from .search import SEARCHES
@@ -111,7 +110,9 @@ SCHEMA: dict[str, Rule] = {
     "space.name": one_of(SPACES),
     "space.channels": integer(1),
     "space.cells_per_stage": integer(1),
-    "space.ground_truth": one_of(METRICS),
+    "space.ground_truth": text(),  # the benchmark's metrics: checked in _check_relations
+    "space.table": if_defined(optional(Rule("a path to a ground-truth table (lrnas bench import ...)",
+                                            lambda v: isinstance(v, str)))),
     "algorithm.name": one_of(ALGORITHMS),
     "algorithm.partial_channels": if_defined(integer(1)),
     "algorithm.warmup_fraction": if_defined(Rule("a number in [0, 1)", lambda v: _is_number(v) and 0 <= v < 1)),
@@ -137,6 +138,7 @@ SCHEMA: dict[str, Rule] = {
     "trainer.nesterov": flag(),
     "trainer.grad_clip": positive(),
     "trainer.set_grads_to_none": flag(),
+    "trainer.amp": flag(),
     "trainer.train_images": optional(integer(1)),
     "trainer.checkpoint_every_steps": optional(integer(1)),
     "eval.num_archs": integer(2),
@@ -223,7 +225,13 @@ def _check_relations(values: dict) -> None:
     """Limits that depend on other keys, the size of the space, the ground truth and the landmark file."""
     space_name, trainer, evaluation = values["space"]["name"], values["trainer"], values["eval"]
     space = get_space(space_name)
-    load_benchmark(space_name)  # a missing or corrupt table fails here (GroundTruthError), not after training
+    table = values["space"].get("table")
+    if table is not None and not Path(table).is_file():
+        raise invalid("space.table", table, "an existing ground-truth table file (from `lrnas bench import`) or null")
+    benchmark = load_benchmark(space_name, table)  # a missing or corrupt table fails here, not after training
+    if values["space"]["ground_truth"] not in benchmark.metrics:
+        raise invalid("space.ground_truth", values["space"]["ground_truth"],
+                      f"one of {', '.join(benchmark.metrics)} (the {space_name} ground truth)")
     epochs = trainer["epochs"]
     if not all(1 <= e <= epochs for e in evaluation["at_epochs"]):
         raise invalid("eval.at_epochs", evaluation["at_epochs"], f"a list of epochs in 1..{epochs} (trainer.epochs)")
@@ -231,6 +239,13 @@ def _check_relations(values: dict) -> None:
         raise invalid("eval.top_k", evaluation["top_k"], f"an integer in 1..{evaluation['num_archs']} (eval.num_archs)")
 
     _check_algorithm(values["algorithm"], values["space"])
+    if values["algorithm"]["name"] in DIFFERENTIABLE and space_name != "nb201":
+        sampling = ", ".join(sorted(set(ALGORITHMS) - DIFFERENTIABLE))
+        raise invalid("algorithm", values["algorithm"]["name"], f"one of {sampling} with space={space_name} (the "
+                      "differentiable relaxations are defined on NB201's edge ops)")
+    if values["landmarks"]["method"] == "hamming" and space_name != "nb201":
+        raise invalid("landmarks", "hamming", f"random, fixed, file or none with space={space_name} (hamming walks "
+                      "NB201's edges)")
     search = values["search"]
     if search["top_k"] > search["candidates"]:
         raise invalid("search.top_k", search["top_k"], f"an integer in 1..{search['candidates']} (search.candidates)")
@@ -247,13 +262,14 @@ def _check_relations(values: dict) -> None:
                           f"an integer in 0..{most} (search.mutations + search.crossovers <= search.population)")
 
     landmarks, regularizer = values["landmarks"], values["regularizer"]
-    num_landmarks = _num_landmarks(landmarks, space)
+    num_landmarks = _num_landmarks(landmarks, space, len(benchmark))
     if regularizer["name"] == "landmark" and not num_landmarks:
         raise ConfigError("regularizer.name='landmark' needs landmarks; choose landmarks=random|fixed|hamming|file")
-    free = space.NUM_ARCHS - num_landmarks  # the evaluation sample never contains a landmark
+    pool = len(benchmark.eval_pool)
+    free = pool - num_landmarks  # the evaluation sample never contains a landmark
     if evaluation["num_archs"] > free:
         raise invalid("eval.num_archs", evaluation["num_archs"],
-                      f"an integer in 2..{free} (the {space.NUM_ARCHS} {space_name} archs minus "
+                      f"an integer in 2..{free} (the {pool} {space_name} archs evaluation samples from minus "
                       f"{num_landmarks} landmarks)")
     if regularizer["name"] != "landmark":
         return
@@ -284,7 +300,7 @@ def _check_algorithm(algorithm: dict, space: dict) -> None:
                       f"a number in (0, {algorithm['tau_max']}] (algorithm.tau_max: the temperature only falls)")
 
 
-def _num_landmarks(landmarks: dict, space) -> int:
+def _num_landmarks(landmarks: dict, space, with_ground_truth: int) -> int:
     method = landmarks["method"]
     if method == "none":
         return 0
@@ -295,8 +311,9 @@ def _num_landmarks(landmarks: dict, space) -> int:
         # The run-time loader: every row must be an arch of the space; one-line LandmarkFileError otherwise.
         return len(landmarks_from_config(landmarks, None, 0, validate_arch=space.parse_arch))
     count = landmarks.get("num_landmarks")
-    if not _is_int(count) or not 2 <= count <= space.NUM_ARCHS:
-        raise invalid("landmarks.num_landmarks", count, f"an integer in 2..{space.NUM_ARCHS} (the size of the space)")
+    if not _is_int(count) or not 2 <= count <= with_ground_truth:
+        raise invalid("landmarks.num_landmarks", count,
+                      f"an integer in 2..{with_ground_truth} (the archs with ground truth)")
     if method == "hamming" and count % landmarks["num_roots"]:
         raise invalid("landmarks.num_roots", landmarks["num_roots"], f"a divisor of landmarks.num_landmarks={count}")
     return count

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.stats import kendalltau
 
-from lrnas.benchmarks import GroundTruthError, NB201Benchmark, load_benchmark, load_nb201
+from lrnas.benchmarks import GroundTruthError, NB201Benchmark, load_benchmark, load_nb101, load_nb201
 from lrnas.benchmarks.nb201 import METRICS, TABLE_PATH
 from lrnas.spaces.nb201 import InvalidArch, all_archs, format_arch, parse_arch
 
@@ -104,8 +104,9 @@ def test_first_load_is_fast_and_cached():
 
 def test_registry():
     assert load_benchmark("nb201") is load_nb201()
-    with pytest.raises(ValueError, match="unknown benchmark 'nb101'; valid benchmarks are nb201"):
-        load_benchmark("nb101")
+    assert load_benchmark("nb101") is load_nb101()
+    with pytest.raises(ValueError, match="unknown benchmark 'darts'; valid benchmarks are nb101, nb201"):
+        load_benchmark("darts")
 
 
 @pytest.mark.parametrize("content", [None, b"not gzip", gzip.compress(b"index,arch_str\n0,x\n"), b"\x1f\x8b\x08"])

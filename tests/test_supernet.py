@@ -127,3 +127,14 @@ def test_determinism_and_memory_format():
     contiguous = _net(seed=3, channels_last=False)
     assert torch.allclose(contiguous(x.contiguous(), ARCH_A), a(x, ARCH_A), atol=1e-5)
     assert set(OPS) == set(ARCH_A) | set(ARCH_B)
+
+
+def test_amp_runs_the_forward_in_bf16_and_returns_float32_logits():
+    net, x = _net(), _x()
+    plain = net(x, ARCH_A)
+    net.amp = True
+    mixed = net(x, ARCH_A)
+    assert mixed.dtype == torch.float32 and not torch.equal(mixed, plain)  # bf16 rounding shows
+    assert torch.allclose(mixed, plain, atol=0.1, rtol=0.1)
+    mixed.sum().backward()
+    assert net.classifier.weight.grad.dtype == torch.float32

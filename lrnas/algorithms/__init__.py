@@ -16,6 +16,7 @@ from .pcdarts import PCDARTS
 from .spos import SPOS
 
 ALGORITHMS = {"spos": SPOS, "fairnas": FairNAS, "pcdarts": PCDARTS, "gdas": GDAS}
+DIFFERENTIABLE = {name for name, algorithm in ALGORITHMS.items() if algorithm.differentiable}
 
 
 def build_algorithm(cfg, space, rng: random.Random, device: torch.device, generator: torch.Generator) -> Algorithm:
@@ -28,4 +29,5 @@ def build_algorithm(cfg, space, rng: random.Random, device: torch.device, genera
     return algorithm(space, rng)
 
 
-__all__ = ["ALGORITHMS", "Algorithm", "FairNAS", "GDAS", "PCDARTS", "SPOS", "StepResult", "build_algorithm"]
+__all__ = ["ALGORITHMS", "DIFFERENTIABLE", "Algorithm", "FairNAS", "GDAS", "PCDARTS", "SPOS", "StepResult",
+           "build_algorithm"]

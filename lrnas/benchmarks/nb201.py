@@ -16,12 +16,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from lrnas.benchmarks.table import GroundTruthError, TableBenchmark
 from lrnas.spaces.nb201 import NUM_ARCHS, Arch, format_arch, parse_arch
 
 TABLE_PATH = Path(__file__).with_name("data") / "nb201.csv.gz"
@@ -35,16 +35,14 @@ DTYPES = {"index": "int64", "arch_str": "str", **dict.fromkeys(METRICS, "float64
 ArchLike = str | int | Arch
 
 
-class GroundTruthError(RuntimeError):
-    """The shipped ground-truth table is missing or corrupt; the message names the file and the fix."""
-
-
-class NB201Benchmark:
+class NB201Benchmark(TableBenchmark):
     """Lookup of NB201 ground truth by arch string, NB201 index or 6-tuple of op names.
 
     ``table`` is a DataFrame indexed by NB201 index with columns ``arch_str``, the accuracies in ``METRICS`` (%),
     ``params_m`` (millions) and ``unique_key`` (isomorphism-canonical form).
     """
+
+    metrics = METRICS
 
     def __init__(self, table: pd.DataFrame):
         self.table = table
@@ -73,6 +71,11 @@ class NB201Benchmark:
         """All 15,625 official arch strings in NB201 index order."""
         return list(self._archs)
 
+    @property
+    def eval_pool(self) -> list[str]:
+        """The archs an evaluation sample is drawn from: all of them (the table is the whole space)."""
+        return list(self._archs)
+
     def index_of(self, arch: ArchLike) -> int:
         """NB201 index of an arch string (or 6-tuple, or index); InvalidArch/ValueError say what is wrong."""
         if isinstance(arch, str):
@@ -92,27 +95,6 @@ class NB201Benchmark:
                 raise ValueError(f"NB201 index {arch} is out of range; valid indices are 0..{NUM_ARCHS - 1}")
             return int(arch)
         raise TypeError(f"{arch!r} is not an NB201 arch string, index or 6-tuple of op names")
-
-    def query(self, arch: ArchLike) -> pd.Series:
-        """Ground-truth row (arch_str, accuracies, params_m, unique_key) of one arch."""
-        return self.table.iloc[self.index_of(arch)]
-
-    def accuracies(self, archs: Iterable[ArchLike], metric: str = "cifar10_test") -> np.ndarray:
-        """Ground-truth ``metric`` (%) for each arch, in order; vectorised over a list of arch strings."""
-        if metric not in METRICS:
-            raise ValueError(f"unknown metric {metric!r}; valid metrics are {', '.join(METRICS)}")
-        return self._column(archs, metric)
-
-    def params(self, archs: Iterable[ArchLike]) -> np.ndarray:
-        """Parameter count in millions for each arch (the parameter-count baseline ranks by this)."""
-        return self._column(archs, "params_m")
-
-    def _column(self, archs: Iterable[ArchLike], column: str) -> np.ndarray:
-        rows = np.fromiter((self.index_of(a) for a in archs), dtype=np.intp)
-        return self.table[column].to_numpy()[rows]
-
-    def __len__(self) -> int:
-        return len(self.table)
 
     def __repr__(self) -> str:
         return f"NB201Benchmark({len(self):,} archs, metrics={', '.join(METRICS)})"

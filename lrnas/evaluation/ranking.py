@@ -25,12 +25,13 @@ class EvalSample:
 
 
 def draw_eval_sample(benchmark, num_archs: int, seed: int, exclude: set[str], metric: str) -> EvalSample:
-    """A seeded uniform sample of ``num_archs`` benchmark architectures, never one in ``exclude`` (landmarks).
+    """A seeded uniform sample of ``num_archs`` from ``benchmark.eval_pool``, never one in ``exclude`` (landmarks).
 
-    The benchmark is shuffled by ``seed`` and the first ``num_archs`` not excluded are taken, so landmarks chosen
-    outside the plain sample leave it unchanged: runs with and without landmarks are scored on the same archs.
+    The pool is every NB201 cell, and NB101's uniformly sampled ``full`` subset (so tau is unbiased). It is shuffled by
+    ``seed`` and the first ``num_archs`` not excluded are taken, so landmarks chosen outside the plain sample leave it
+    unchanged: runs with and without landmarks are scored on the same archs.
     """
-    order = list(benchmark.archs)
+    order = list(benchmark.eval_pool)
     random.Random(seed).shuffle(order)
     archs = [arch for arch in order if arch not in exclude][:num_archs]
     if not 2 <= num_archs <= len(archs):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import nb201
+from . import nb101, nb201
 
-SPACES: dict[str, ModuleType] = {"nb201": nb201}
+SPACES: dict[str, ModuleType] = {"nb101": nb101, "nb201": nb201}
 
 
 def get_space(name: str) -> ModuleType:

@@ -95,3 +95,15 @@ def crossover(a: Arch, b: Arch, rng: random.Random) -> Arch:
         True
     """
     return tuple(rng.choice(pair) for pair in zip(a, b, strict=True))
+
+
+def fair_paths(rng: random.Random) -> list[Arch]:
+    """FairNAS strict fairness: ``len(OPS)`` cells that together use every op on every edge exactly once (path m takes
+    the m-th op of a random permutation of OPS per edge).
+
+        >>> paths = fair_paths(random.Random(0))
+        >>> len(paths), all(sorted(ops) == sorted(OPS) for ops in zip(*paths))
+        (5, True)
+    """
+    permutations = [rng.sample(OPS, len(OPS)) for _ in range(NUM_EDGES)]
+    return [tuple(permutation[m] for permutation in permutations) for m in range(len(OPS))]

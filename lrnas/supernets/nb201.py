@@ -173,11 +173,14 @@ class NB201SuperNet(nn.Module):
     """Super-net over the NB201 space. ``forward(x, arch)`` runs only ``arch``'s path in every cell.
 
     ``channels_last=True`` stores conv weights channels_last to match channels_last inputs (faster on CPU);
-    inputs in either memory format give the same result.
+    inputs in either memory format give the same result. ``amp=True`` runs forwards under bf16 autocast (CUDA:
+    tensor cores, half the activation memory; bf16 needs no loss scaling); logits come back in float32.
     """
 
-    def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, channels_last: bool = True):
+    def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, channels_last: bool = True,
+                 amp: bool = False):
         super().__init__()
+        self.amp = amp
         self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), _bn(C))
         layers: list[nn.Module] = []
         for stage, width in enumerate((C, 2 * C, 4 * C)):
@@ -192,19 +195,19 @@ class NB201SuperNet(nn.Module):
 
     def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
         arch = tuple(arch)
-        x = self.stem(x)
-        for layer in self.layers:
-            x = layer(x, arch) if isinstance(layer, SearchCell) else layer(x)
-        x = self.lastact(x).mean((2, 3))
-        return self.classifier(x)
+        return self._run(x, lambda cell, h: cell(h, arch))
 
     def forward_mixed(self, x: torch.Tensor, op_weights: torch.Tensor, **kwargs) -> torch.Tensor:
         """Every cell runs ``SearchCell.forward_mixed`` with the same ``op_weights`` (NUM_EDGES x len(OPS))."""
-        x = self.stem(x)
-        for layer in self.layers:
-            x = layer.forward_mixed(x, op_weights, **kwargs) if isinstance(layer, SearchCell) else layer(x)
-        x = self.lastact(x).mean((2, 3))
-        return self.classifier(x)
+        return self._run(x, lambda cell, h: cell.forward_mixed(h, op_weights, **kwargs))
+
+    def _run(self, x: torch.Tensor, run_cell) -> torch.Tensor:
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            x = self.stem(x)
+            for layer in self.layers:
+                x = run_cell(layer, x) if isinstance(layer, SearchCell) else layer(x)
+            x = self.lastact(x).mean((2, 3))
+            return self.classifier(x).float()
 
     def path_parameters(self, arch: Arch) -> list[nn.Parameter]:
         """Parameters on ``arch``'s path: stem, reduction blocks, head, and the cell ops that actually run."""

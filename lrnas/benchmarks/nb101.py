@@ -1,0 +1,141 @@
+"""NAS-Bench-101 ground truth (108-epoch CIFAR-10 accuracies, mean of 3 repeats), shipped with the package.
+
+The shipped table holds 151,644 of the 423,624 unique cells (the "To Share or Not To Share" sample); its ``full``
+rows, 28,963 cells drawn uniformly from the whole space, are the evaluation pool. Built by
+``scripts/build_nb101_table.py``; see ``data/PROVENANCE.md``. A cell is found by any valid form of it (unpruned or
+isomorphic variants included) through NB101's module hash. Check the example with
+``python -m doctest lrnas/benchmarks/nb101.py``.
+
+    >>> from lrnas.benchmarks import load_nb101
+    >>> bench = load_nb101()
+    >>> len(bench), len(bench.eval_pool)
+    (151644, 28963)
+    >>> best = bench.table.loc[bench.table["cifar10_test"].idxmax()]
+    >>> best["hash"], float(best["cifar10_test"])
+    ('02e5a0247bbdcf2860b7e96f74961594', 94.3176)
+    >>> unpruned = "0111000100000000:conv1x1-bn-relu,maxpool3x3"  # vertex 2 is a dead end: same cell as below
+    >>> bench.index_of(unpruned) == bench.index_of("011001000:conv1x1-bn-relu")
+    True
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lrnas.benchmarks.table import GroundTruthError, TableBenchmark
+from lrnas.spaces.nb101 import NUM_ARCHS, Arch, as_arch, format_arch, module_hash, parse_arch
+
+TABLE_PATH = Path(__file__).with_name("data") / "nb101.csv.gz"
+# The one record of the shipped table's content; scripts/build_nb101_table.py checks a rebuild against it (a rebuild
+# is byte-reproducible), so a table with a different checksum needs a reviewed change here, not just a new file.
+TABLE_SHA256 = "fa351760688254cf3eaf64c556b9e41450363014a1da5453f312a3cd2a8922db"
+SHIPPED_CELLS = 151_644
+METRICS = ("cifar10_test", "cifar10_valid")
+DTYPES = {"hash": "str", "arch_str": "str", "params": "int64", **dict.fromkeys(METRICS, "float64"), "full": "int8"}
+
+ArchLike = str | int | Arch
+
+
+class NotInTable(GroundTruthError):
+    """A valid NB101 cell that the loaded table lacks (the shipped one holds about a third of the space)."""
+
+
+class NB101Benchmark(TableBenchmark):
+    """Lookup of NB101 ground truth by arch string, ``(matrix, ops)`` cell or row position.
+
+    ``table`` has one row per unique cell with columns ``hash`` (NB101 module hash), ``arch_str`` (pruned cell, see
+    :mod:`lrnas.spaces.nb101`), ``params``, the accuracies in ``METRICS`` (%), ``full`` (1 for the uniform sample)
+    and ``params_m`` (millions).
+    """
+
+    metrics = METRICS
+
+    def __init__(self, table: pd.DataFrame, path: Path = TABLE_PATH):
+        self.table, self.path = table, Path(path)
+        self._archs: list[str] = table["arch_str"].tolist()
+        # Both built once, so that accuracies() is a dict lookup: exact strings first, any other form by hash.
+        self._position = {arch: i for i, arch in enumerate(self._archs)}
+        self._by_hash = {key: i for i, key in enumerate(table["hash"].tolist())}
+
+    @classmethod
+    def from_csv(cls, path: str | os.PathLike) -> NB101Benchmark:
+        """Read a table with the columns of ``scripts/build_nb101_table.py``; raise GroundTruthError if unusable."""
+        try:
+            table = pd.read_csv(path, dtype=DTYPES, usecols=list(DTYPES))
+            if table.isna().any().any():
+                raise ValueError("table has missing values")
+            for column in ("hash", "arch_str"):
+                if not table[column].is_unique:
+                    raise ValueError(f"column {column} has duplicates")
+        except (OSError, ValueError, EOFError) as err:  # missing file, bad gzip, bad CSV, wrong columns/dtypes
+            reason = " ".join(str(err).split())
+            raise GroundTruthError(f"cannot load NAS-Bench-101 table {path}: {reason}; reinstall lrnas or rebuild it "
+                                   "with `python scripts/build_nb101_table.py`") from None
+        table["params_m"] = table["params"] / 1e6
+        return cls(table, Path(path))
+
+    @property
+    def archs(self) -> list[str]:
+        """Every cell of the table as a pruned arch string, in table (hash) order."""
+        return list(self._archs)
+
+    @property
+    def eval_pool(self) -> list[str]:
+        """The cells an evaluation sample is drawn from: the ``full`` rows, a uniform sample of the whole space, so
+        Kendall tau on a sample of them is unbiased (the rest of the shipped table over-represents sub-spaces)."""
+        return self.table.loc[self.table["full"] == 1, "arch_str"].tolist()
+
+    def index_of(self, arch: ArchLike) -> int:
+        """Row position of any valid form of a cell; InvalidArch says why a cell is invalid, NotInTable if missing."""
+        if isinstance(arch, str):
+            position = self._position.get(arch)
+            if position is not None:
+                return position
+            shown = arch
+            arch = parse_arch(arch)  # InvalidArch says why
+        elif isinstance(arch, (int, np.integer)) and not isinstance(arch, bool):
+            if not 0 <= arch < len(self):
+                raise ValueError(f"NB101 table row {arch} is out of range; valid rows are 0..{len(self) - 1}")
+            return int(arch)
+        elif isinstance(arch, (tuple, list)):
+            shown = format_arch(as_arch(arch))
+        else:
+            raise TypeError(f"{arch!r} is not an NB101 arch string, (matrix, ops) cell or table row")
+        position = self._by_hash.get(module_hash(arch))  # module_hash raises InvalidArch for an invalid cell
+        if position is None:
+            where = (f"the shipped table ({len(self):,} of {NUM_ARCHS:,} cells)" if self.path == TABLE_PATH
+                     else f"{self.path} ({len(self):,} of {NUM_ARCHS:,} cells)")
+            raise NotInTable(f"{shown} is not in {where}; import the official file with "
+                             "`lrnas bench import nb101 --tfrecord FILE` and set space.table")
+        return position
+
+    def __repr__(self) -> str:
+        return f"NB101Benchmark({len(self):,} of {NUM_ARCHS:,} cells, metrics={', '.join(METRICS)})"
+
+
+@functools.cache
+def load_nb101(path: str | os.PathLike | None = None) -> NB101Benchmark:
+    """NAS-Bench-101 ground truth, read once per process: the shipped table (checked against TABLE_SHA256), or the
+    table at ``path`` with the same columns (e.g. all 423,624 cells imported from the official tfrecord)."""
+    if path is None:
+        check_table(TABLE_PATH)
+        return NB101Benchmark.from_csv(TABLE_PATH)
+    return NB101Benchmark.from_csv(path)
+
+
+def check_table(path: Path) -> None:
+    """Raise GroundTruthError unless ``path`` is the shipped table, byte for byte (a truncated or edited copy)."""
+    try:
+        actual = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError as err:
+        raise GroundTruthError(f"cannot load NAS-Bench-101 table {path}: {err.strerror}; reinstall lrnas or rebuild "
+                               "it with `python scripts/build_nb101_table.py`") from None
+    if actual != TABLE_SHA256:
+        raise GroundTruthError(f"NAS-Bench-101 table {path} is corrupt: sha256 {actual}, expected {TABLE_SHA256}; "
+                               "reinstall lrnas or rebuild it with `python scripts/build_nb101_table.py`")
+

@@ -1,0 +1,311 @@
+"""NAS-Bench-101 cell space: DAGs of up to 7 vertices and 9 edges, 3 ops per interior vertex, 423,624 unique cells.
+
+An architecture is ``(matrix, ops)``: an n x n strictly upper-triangular 0/1 adjacency matrix (tuple of tuples,
+n = 2..7, vertex 0 is the input and n-1 the output) and the n-2 interior op names. Its string form (``arch_str``
+everywhere in lrnas) is ``"<n*n adjacency bits, row-major>:<interior ops joined by ','>"``. Validity and pruning are
+the official ``nasbench.api.ModelSpec``'s: vertices off every input -> output path are dropped, and a cell is valid
+when input reaches output and the pruned cell has at most 9 edges. ``module_hash`` is NB101's isomorphism-invariant
+key, so isomorphic or unpruned variants of a cell share it.
+
+    >>> from lrnas.spaces import nb101
+    >>> arch = nb101.parse_arch("0110000100010000:conv3x3-bn-relu,maxpool3x3")
+    >>> arch
+    (((0, 1, 1, 0), (0, 0, 0, 1), (0, 0, 0, 1), (0, 0, 0, 0)), ('conv3x3-bn-relu', 'maxpool3x3'))
+    >>> nb101.format_arch(arch), nb101.is_valid(arch)
+    ('0110000100010000:conv3x3-bn-relu,maxpool3x3', True)
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import itertools
+import random
+
+OPS = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")  # order = NB101's labels 0, 1, 2 (module_hash uses it)
+NUM_VERTICES = 7
+MAX_EDGES = 9
+NUM_ARCHS = 423_624  # unique (isomorphism-class) valid cells, as in the NB101 paper and dataset
+# The (source, target) pairs of a 7-vertex upper-triangular matrix: what random sampling and mutation draw over.
+EDGE_SLOTS = tuple((u, v) for u in range(NUM_VERTICES) for v in range(u + 1, NUM_VERTICES))
+# Bounded retries before mutate/crossover fall back to a deterministic search over small changes; a random draw
+# is valid (and new) often enough that the fallback is only hit by degenerate parents or prob=0.
+MAX_TRIES = 50
+FORMAT = "'<n*n adjacency bits, row-major>:<interior ops joined by ','>'"
+
+Matrix = tuple[tuple[int, ...], ...]
+Arch = tuple[Matrix, tuple[str, ...]]
+
+
+class InvalidArch(ValueError):
+    """Not a (valid) NAS-Bench-101 cell; the message says why in one line."""
+
+
+def parse_arch(arch_str: str) -> Arch:
+    """Parse ``"<bits>:<ops>"`` into ``(matrix, ops)``; raise InvalidArch saying why (validity is :func:`validate`)."""
+    if not isinstance(arch_str, str):
+        raise InvalidArch(f"{arch_str!r} is not a string; expected {FORMAT}")
+    bits, sep, op_list = arch_str.partition(":")
+    if sep != ":" or ":" in op_list:
+        raise InvalidArch(f"{arch_str!r} must contain exactly one ':'; expected {FORMAT}")
+    if set(bits) - {"0", "1"}:
+        raise InvalidArch(f"{arch_str!r}: adjacency {bits!r} may hold only 0s and 1s")
+    n = round(len(bits) ** 0.5)
+    if n * n != len(bits):
+        raise InvalidArch(f"{arch_str!r}: adjacency has {len(bits)} bits, not n*n for a square matrix")
+    matrix = [[int(bit) for bit in bits[row * n:(row + 1) * n]] for row in range(n)]
+    return _check(matrix, op_list.split(",") if op_list else [], repr(arch_str))
+
+
+def format_arch(arch: Arch) -> str:
+    """Inverse of :func:`parse_arch` (any checked ``(matrix, ops)``, valid or not)."""
+    matrix, ops = as_arch(arch)
+    return "".join(str(bit) for row in matrix for bit in row) + ":" + ",".join(ops)
+
+
+def as_arch(arch: Arch) -> Arch:
+    """``arch`` as hashable tuples of ints and op names (a matrix may be lists or a numpy array); InvalidArch if not
+    a square strictly upper-triangular 0/1 matrix of 2..7 vertices with one known op per interior vertex."""
+    if isinstance(arch, str):
+        raise InvalidArch(f"{arch!r} is a string, not a (matrix, ops) pair; parse it with parse_arch")
+    try:
+        matrix, ops = arch
+        matrix, ops = [list(row) for row in matrix], list(ops)
+    except (TypeError, ValueError):
+        raise InvalidArch(f"{arch!r} is not a (matrix, ops) pair; expected e.g. {parse_arch('0100:')!r}") from None
+    return _check(matrix, ops, repr(arch))
+
+
+def _check(matrix: list[list[int]], ops: list[str], shown: str) -> Arch:
+    n = len(matrix)
+    if not 2 <= n <= NUM_VERTICES:
+        raise InvalidArch(f"{shown}: {n} vertices; NB101 cells have 2..{NUM_VERTICES} (input and output included)")
+    if any(len(row) != n for row in matrix):
+        raise InvalidArch(f"{shown}: adjacency matrix is not square ({n} rows of lengths {[len(r) for r in matrix]})")
+    if any(bit not in (0, 1) for row in matrix for bit in row):
+        raise InvalidArch(f"{shown}: adjacency entries must be 0 or 1")
+    below = [(u, v) for u in range(n) for v in range(u + 1) if matrix[u][v]]
+    if below:
+        raise InvalidArch(f"{shown}: edge {below[0][0]}->{below[0][1]} is on or below the diagonal; NB101 matrices "
+                          "are strictly upper triangular (edges go from lower to higher vertex)")
+    if len(ops) != n - 2:
+        raise InvalidArch(f"{shown}: {len(ops)} ops for {n} vertices, expected {n - 2} (input and output have none)")
+    unknown = [op for op in ops if op not in OPS]
+    if unknown:
+        raise InvalidArch(f"{shown}: unknown op {unknown[0]!r}; valid ops are {', '.join(OPS)}")
+    return tuple(tuple(int(bit) for bit in row) for row in matrix), tuple(ops)
+
+
+def num_edges(arch: Arch) -> int:
+    return sum(map(sum, arch[0]))
+
+
+def prune(arch: Arch) -> Arch | None:
+    """The cell without vertices off every input -> output path (ModelSpec._prune), or None if input cannot reach
+    output. Pruning keeps the vertex order, so a pruned matrix is still upper triangular.
+
+        >>> prune(parse_arch("010000000:conv1x1-bn-relu")) is None  # input -> 1, nothing reaches output
+        True
+        >>> format_arch(prune(parse_arch("0110000100000000:conv3x3-bn-relu,maxpool3x3")))  # vertex 2 is a dead end
+        '010001000:conv3x3-bn-relu'
+    """
+    return _prune(as_arch(arch))
+
+
+def _prune(arch: Arch) -> Arch | None:
+    matrix, ops = arch
+    n = len(matrix)
+    # Edges only go from lower to higher vertices, so one pass in each direction finds all reachable vertices.
+    from_input = {0}
+    for v in range(1, n):
+        if any(matrix[u][v] for u in from_input):
+            from_input.add(v)
+    to_output = {n - 1}
+    for u in range(n - 2, -1, -1):
+        if any(matrix[u][w] for w in to_output):
+            to_output.add(u)
+    keep = sorted(from_input & to_output)
+    if len(keep) < 2:  # empty unless input reaches output (then both are in it)
+        return None
+    return tuple(tuple(matrix[u][v] for v in keep) for u in keep), tuple(ops[v - 1] for v in keep[1:-1])
+
+
+def validate(arch: Arch) -> Arch:
+    """The pruned form of a valid cell; InvalidArch says why a cell is not one (nasbench.api's _check_spec)."""
+    return _validate(as_arch(arch))
+
+
+def _validate(arch: Arch) -> Arch:
+    pruned = _prune(arch)
+    if pruned is None:
+        raise InvalidArch(f"{format_arch(arch)!r}: input is not connected to output")
+    if num_edges(pruned) > MAX_EDGES:
+        raise InvalidArch(f"{format_arch(arch)!r}: {num_edges(pruned)} edges after pruning; NB101 allows at most "
+                          f"{MAX_EDGES}")
+    return pruned
+
+
+def _valid_or_none(arch: Arch) -> Arch | None:
+    pruned = _prune(arch)
+    return pruned if pruned is not None and num_edges(pruned) <= MAX_EDGES else None
+
+
+def is_valid(arch: Arch) -> bool:
+    """True for a cell of the NB101 space (after pruning: input reaches output, at most 9 edges and 7 vertices)."""
+    try:
+        validate(arch)
+    except InvalidArch:
+        return False
+    return True
+
+
+def module_hash(arch: Arch) -> str:
+    """NB101's key of a valid cell: ``graph_util.hash_module`` of the pruned matrix with labels input=-1, OPS index,
+    output=-2 (what ``ModelSpec.hash_spec`` computes). Isomorphic and unpruned variants share it.
+
+        >>> module_hash(parse_arch("0110000100010000:conv3x3-bn-relu,maxpool3x3"))
+        '7c65f6bd01b87407734781b6038050bc'
+    """
+    return _hash(validate(arch))
+
+
+def _hash(pruned: Arch) -> str:
+    matrix, ops = pruned
+    n = len(matrix)
+    labels = [-1, *(OPS.index(op) for op in ops), -2]
+    preds = [[u for u in range(n) if matrix[u][v]] for v in range(n)]
+    succs = [[w for w in range(n) if matrix[v][w]] for v in range(n)]
+    # The str() forms below are the official ones byte for byte (a tuple of Python ints; a list of str).
+    hashes = [_md5(str((len(succs[v]), len(preds[v]), labels[v]))) for v in range(n)]
+    for _ in range(n):
+        hashes = [_md5("".join(sorted(hashes[u] for u in preds[v])) + "|"
+                       + "".join(sorted(hashes[w] for w in succs[v])) + "|" + hashes[v]) for v in range(n)]
+    return _md5(str(sorted(hashes)))
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+@functools.cache
+def _uniform_cells() -> tuple[Arch, ...]:
+    """The ground-truth table's ``full`` subset: 28,963 cells drawn uniformly from all 423,624 unique cells."""
+    from lrnas.benchmarks.nb101 import load_nb101  # imported here: the benchmark module imports this one
+
+    return tuple(parse_arch(arch) for arch in load_nb101().eval_pool)
+
+
+def sample_arch(rng: random.Random) -> Arch:
+    """A uniform draw from the table's 28,963 uniformly sampled cells, so cell sizes follow the whole space (85% have 7
+    vertices). NB101's own sampler, rejection from random matrices, is uniform over labelled specs instead and
+    strongly favours small cells (in 20,000 draws: 9.9% input -> output only, 0.3% with 7 vertices), which would
+    spend a tenth of super-net training on an empty cell.
+
+        >>> is_valid(sample_arch(random.Random(0)))
+        True
+    """
+    cells = _uniform_cells()
+    return cells[rng.randrange(len(cells))]
+
+
+def fair_paths(rng: random.Random) -> list[Arch]:
+    """FairNAS strict fairness: ``len(OPS)`` cells on the graph of one uniformly drawn 7-vertex cell (so every interior
+    vertex is live), where each vertex takes every op exactly once across the cells (path m takes the m-th op of a
+    random permutation per vertex).
+
+        >>> paths = fair_paths(random.Random(0))
+        >>> len({m for m, _ in paths}), [sorted(ops) == sorted(OPS) for ops in zip(*(o for _, o in paths))]
+        (1, [True, True, True, True, True])
+    """
+    matrix = sample_arch(rng)[0]
+    while len(matrix) < NUM_VERTICES:
+        matrix = sample_arch(rng)[0]
+    permutations = [rng.sample(OPS, len(OPS)) for _ in range(NUM_VERTICES - 2)]
+    return [(matrix, tuple(permutation[m] for permutation in permutations)) for m in range(len(OPS))]
+
+
+def _pad(arch: Arch, rng: random.Random, at_end: bool = False) -> tuple[list[list[int]], list[str]]:
+    """A pruned cell back on 7 vertices: isolated vertices with uniform ops inserted at random interior positions (or
+    just before the output), so that mutation and crossover can grow a small cell again; they prune away unchanged."""
+    matrix, ops = arch
+    n = len(matrix)
+    free = range(n - 1, NUM_VERTICES - 1) if at_end else rng.sample(range(1, NUM_VERTICES - 1), NUM_VERTICES - n)
+    old = [v for v in range(NUM_VERTICES) if v not in set(free)]  # old vertex i sits at old[i]
+    padded = [[0] * NUM_VERTICES for _ in range(NUM_VERTICES)]
+    for i, j in itertools.product(range(n), repeat=2):
+        padded[old[i]][old[j]] = matrix[i][j]
+    vertex_ops = dict(zip(old[1:-1], ops, strict=True))
+    return padded, [vertex_ops.get(v) or rng.choice(OPS) for v in range(1, NUM_VERTICES - 1)]
+
+
+def _spec(matrix: list[list[int]], ops: list[str]) -> Arch:
+    return tuple(map(tuple, matrix)), tuple(ops)
+
+
+def mutate(arch: Arch, rng: random.Random, prob: float) -> Arch:
+    """A valid mutant of a valid cell, pruned, never isomorphic to it (module hashes differ).
+
+    On the 7-vertex form (see ``_pad``) each of the 21 edge slots is flipped and each op replaced by a different uniform
+    op with probability ``prob`` (NB101's mutation); draws that are invalid or unchanged after pruning are redrawn up to
+    MAX_TRIES times, then the first valid new cell among single changes (and, for the 2-vertex cell, pairs of edge
+    flips) in random order is returned.
+
+        >>> parent = parse_arch("0110000100010000:conv3x3-bn-relu,maxpool3x3")
+        >>> child = mutate(parent, random.Random(0), prob=0.1)
+        >>> is_valid(child), module_hash(child) != module_hash(parent)
+        (True, True)
+    """
+    parent = validate(arch)
+    parent_hash = _hash(parent)
+    matrix, ops = _pad(parent, rng)
+
+    def new_cell(child_matrix: list[list[int]], child_ops: list[str]) -> Arch | None:
+        child = _valid_or_none(_spec(child_matrix, child_ops))
+        return child if child is not None and _hash(child) != parent_hash else None
+
+    for _ in range(MAX_TRIES if prob > 0 else 0):
+        child_matrix = [row[:] for row in matrix]
+        for u, v in EDGE_SLOTS:
+            if rng.random() < prob:
+                child_matrix[u][v] ^= 1
+        child_ops = [rng.choice([o for o in OPS if o != op]) if rng.random() < prob else op for op in ops]
+        child = new_cell(child_matrix, child_ops)
+        if child is not None:
+            return child
+    changes = [[slot] for slot in EDGE_SLOTS] + [[(v, op)] for v in range(len(ops)) for op in OPS if op != ops[v]]
+    # An op change of a live vertex always gives a new cell; only "0100:" (no interior vertex) needs two edge flips.
+    pairs = [list(pair) for pair in itertools.combinations(EDGE_SLOTS, 2)]
+    rng.shuffle(changes)
+    rng.shuffle(pairs)
+    for change in changes + pairs:
+        child_matrix, child_ops = [row[:] for row in matrix], list(ops)
+        for position, value in change:  # (vertex, op) or an edge slot (u, v)
+            if isinstance(value, str):
+                child_ops[position] = value
+            else:
+                child_matrix[position][value] ^= 1
+        child = new_cell(child_matrix, child_ops)
+        if child is not None:
+            return child
+    raise AssertionError(f"no valid mutant of {format_arch(parent)!r}")  # unreachable: an op change always differs
+
+
+def crossover(a: Arch, b: Arch, rng: random.Random) -> Arch:
+    """A valid child of two valid cells, pruned: on their 7-vertex forms (padded before the output, so vertex i of
+    ``a`` meets vertex i of ``b``) each edge slot and op comes from ``a`` or ``b`` with equal probability, redrawn up
+    to MAX_TRIES times until valid (then a single-change mutant of ``a``).
+
+        >>> a = parse_arch("0110000100010000:conv3x3-bn-relu,maxpool3x3")
+        >>> crossover(a, a, random.Random(0)) == a
+        True
+    """
+    matrix_a, ops_a = _pad(validate(a), rng, at_end=True)
+    matrix_b, ops_b = _pad(validate(b), rng, at_end=True)
+    for _ in range(MAX_TRIES):
+        matrix = [[0] * NUM_VERTICES for _ in range(NUM_VERTICES)]
+        for u, v in EDGE_SLOTS:
+            matrix[u][v] = (matrix_a if rng.random() < 0.5 else matrix_b)[u][v]
+        ops = [rng.choice(pair) for pair in zip(ops_a, ops_b, strict=True)]
+        child = _valid_or_none(_spec(matrix, ops))
+        if child is not None:
+            return child
+    return mutate(a, rng, prob=0.0)

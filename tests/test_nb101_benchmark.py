@@ -1,0 +1,147 @@
+import gzip
+import random
+import re
+import time
+
+import numpy as np
+import pytest
+
+from lrnas.benchmarks import BENCHMARKS, GroundTruthError, NotInTable, load_benchmark, load_nb201
+from lrnas.benchmarks.nb101 import METRICS, TABLE_PATH, NB101Benchmark, check_table, load_nb101
+from lrnas.spaces import nb101
+
+BEST_HASH = "02e5a0247bbdcf2860b7e96f74961594"
+
+
+@pytest.fixture(scope="module")
+def bench() -> NB101Benchmark:
+    return load_nb101()
+
+
+def random_topological_relabelling(arch_str: str, rng: random.Random) -> str:
+    """The same cell with its interior vertices renumbered in another topological order (an isomorphic matrix)."""
+    matrix, ops = nb101.parse_arch(arch_str)
+    n = len(matrix)
+    order, indegree = [], [sum(matrix[u][v] for u in range(n)) for v in range(n)]
+    ready = [0]
+    while ready:
+        u = ready.pop(rng.randrange(len(ready)))
+        order.append(u)
+        for v in range(n):
+            if matrix[u][v]:
+                indegree[v] -= 1
+                if indegree[v] == 0:
+                    ready.append(v)
+    new = {old: i for i, old in enumerate(order)}
+    permuted = [[0] * n for _ in range(n)]
+    for u in range(n):
+        for v in range(n):
+            if matrix[u][v]:
+                permuted[new[u]][new[v]] = 1
+    labels = {new[v]: ops[v - 1] for v in range(1, n - 1)}
+    return nb101.format_arch((permuted, [labels[i] for i in range(1, n - 1)]))
+
+
+def test_table_size_metrics_and_registry(bench):
+    assert len(bench) == 151_644 and len(bench.archs) == 151_644
+    assert list(bench.table.columns) == ["hash", "arch_str", "params", "cifar10_valid", "cifar10_test", "full",
+                                         "params_m"]
+    assert bench.metrics == METRICS == ("cifar10_test", "cifar10_valid")
+    assert load_benchmark("nb101") is bench and BENCHMARKS["nb101"] is load_nb101
+    assert load_nb201().metrics[0] == "cifar10_test" and len(load_nb201().eval_pool) == 15_625
+
+
+def test_eval_pool_is_the_uniform_full_subset(bench):
+    pool = bench.eval_pool
+    assert len(pool) == len(set(pool)) == 28_963
+    assert bench.table.set_index("arch_str").loc[pool[:100], "full"].eq(1).all()
+
+
+def test_best_cell(bench):
+    best = bench.table.loc[bench.table["cifar10_test"].idxmax()]
+    assert best["hash"] == BEST_HASH and best["cifar10_test"] == 94.3176
+    assert bench.query(best["arch_str"])["hash"] == BEST_HASH
+    assert bench.accuracies([best["arch_str"]], "cifar10_test").tolist() == [94.3176]
+
+
+def test_isomorphic_and_unpruned_variants_find_the_same_row(bench):
+    rng, found = random.Random(0), 0
+    for row in rng.sample(range(len(bench)), 300):
+        arch_str = bench.archs[row]
+        variant = random_topological_relabelling(arch_str, rng)
+        if variant != arch_str:
+            found += 1
+            assert bench.index_of(variant) == row
+            assert bench.index_of(nb101.parse_arch(variant)) == row  # (matrix, ops) tuples too
+    assert found > 50
+    # input -> 1 -> output plus a dead-end vertex 2: prunes to the 3-vertex table cell
+    assert bench.index_of("0111000100000000:conv1x1-bn-relu,maxpool3x3") == bench.index_of("011001000:conv1x1-bn-relu")
+
+
+def test_vectorised_lookups(bench):
+    archs = bench.eval_pool[:50]
+    rows = [bench.index_of(a) for a in archs]
+    assert np.array_equal(bench.accuracies(archs, "cifar10_valid"), bench.table["cifar10_valid"].to_numpy()[rows])
+    assert np.allclose(bench.params(archs), bench.table["params"].to_numpy()[rows] / 1e6)
+    with pytest.raises(ValueError, match="unknown metric 'cifar100_test'; valid metrics are cifar10_test"):
+        bench.accuracies(archs, "cifar100_test")
+
+
+def test_valid_cell_missing_from_the_table_says_so(bench):
+    rng, shipped = random.Random(0), set(bench.table["hash"])
+    for _ in range(1000):  # mutants leave the shipped third of NB101 soon (sample_arch draws from inside the table)
+        arch = nb101.mutate(nb101.sample_arch(rng), rng, prob=0.3)
+        if nb101.module_hash(arch) not in shipped:
+            break
+    else:
+        pytest.fail("no cell outside the shipped table in 1,000 mutants")
+    arch_str = nb101.format_arch(arch)
+    with pytest.raises(NotInTable) as info:
+        bench.query(arch_str)
+    assert str(info.value) == (f"{arch_str} is not in the shipped table (151,644 of 423,624 cells); import the "
+                               "official file with `lrnas bench import nb101 --tfrecord FILE` and set space.table")
+    assert isinstance(info.value, GroundTruthError)
+
+
+def test_invalid_cell_says_why(bench):
+    with pytest.raises(nb101.InvalidArch, match="input is not connected to output"):
+        bench.index_of("0100000000000000:conv3x3-bn-relu,conv3x3-bn-relu")
+    with pytest.raises(nb101.InvalidArch, match="unknown op 'conv5x5'"):
+        bench.index_of("011001000:conv5x5")
+    with pytest.raises(ValueError, match="row 151644 is out of range"):
+        bench.index_of(151_644)
+
+
+def test_corrupt_shipped_table_is_a_one_line_error(tmp_path):
+    copy = tmp_path / "nb101.csv.gz"
+    data = bytearray(TABLE_PATH.read_bytes())
+    data[-100] ^= 1
+    copy.write_bytes(bytes(data))
+    with pytest.raises(GroundTruthError, match="is corrupt: sha256 .* expected") as info:
+        check_table(copy)
+    assert "\n" not in str(info.value)
+    with pytest.raises(GroundTruthError, match="cannot load NAS-Bench-101 table") as info:
+        check_table(tmp_path / "missing.csv.gz")
+    assert "\n" not in str(info.value)
+
+
+def test_alternative_table_loads_unchecked(tmp_path, bench):
+    subset = bench.table.iloc[:3].drop(columns="params_m")
+    path = tmp_path / "nb101_full.csv.gz"
+    path.write_bytes(gzip.compress(subset.to_csv(index=False).encode()))
+    other = load_nb101(path)
+    assert len(other) == 3 and other.eval_pool == subset.loc[subset["full"] == 1, "arch_str"].tolist()
+    with pytest.raises(NotInTable, match=re.escape(f"is not in {path} (3 of 423,624 cells)")):
+        other.query(bench.archs[3])
+    bad = tmp_path / "bad.csv.gz"
+    bad.write_bytes(gzip.compress(b"hash,arch_str\nx,y\n"))
+    with pytest.raises(GroundTruthError, match="cannot load NAS-Bench-101 table") as info:
+        load_nb101(bad)
+    assert "\n" not in str(info.value)
+
+
+def test_loading_is_fast():
+    start = time.perf_counter()
+    NB101Benchmark.from_csv(TABLE_PATH)
+    check_table(TABLE_PATH)
+    assert time.perf_counter() - start < 1.5
