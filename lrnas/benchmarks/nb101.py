@@ -30,10 +30,10 @@ import pandas as pd
 from lrnas.benchmarks.table import GroundTruthError, TableBenchmark
 from lrnas.spaces.nb101 import NUM_ARCHS, Arch, as_arch, format_arch, module_hash, parse_arch
 
-TABLE_PATH = Path(__file__).with_name("data") / "nb101.csv.gz"
+TABLE_PATH = Path(__file__).with_name("data") / "nb101.csv.xz"
 # The one record of the shipped table's content; scripts/build_nb101_table.py checks a rebuild against it (a rebuild
 # is byte-reproducible), so a table with a different checksum needs a reviewed change here, not just a new file.
-TABLE_SHA256 = "fa351760688254cf3eaf64c556b9e41450363014a1da5453f312a3cd2a8922db"
+TABLE_SHA256 = "1ed6e1a043a0816edd8aaa724cd9a6bd9f5b1701b13f3604d5025565811fc8d4"
 SHIPPED_CELLS = 151_644
 METRICS = ("cifar10_test", "cifar10_valid")
 DTYPES = {"hash": "str", "arch_str": "str", "params": "int64", **dict.fromkeys(METRICS, "float64"), "full": "int8"}
@@ -72,7 +72,7 @@ class NB101Benchmark(TableBenchmark):
             for column in ("hash", "arch_str"):
                 if not table[column].is_unique:
                     raise ValueError(f"column {column} has duplicates")
-        except (OSError, ValueError, EOFError) as err:  # missing file, bad gzip, bad CSV, wrong columns/dtypes
+        except (OSError, ValueError, EOFError) as err:  # missing file, bad compression, bad CSV, wrong columns/dtypes
             reason = " ".join(str(err).split())
             raise GroundTruthError(f"cannot load NAS-Bench-101 table {path}: {reason}; reinstall lrnas or rebuild it "
                                    "with `python scripts/build_nb101_table.py`") from None
