@@ -95,7 +95,7 @@ class SuperNetTrainer:
         recent: list[tuple[int, tuple, torch.Tensor]] = []  # (step, archs, loss) since the last host sync
 
         def verify() -> None:
-            check_finite(recent, epoch, self.algorithm.space.format_arch)
+            check_finite(recent, epoch, self.algorithm.name_path)
             recent.clear()
         bar = tqdm(total=num_batches, initial=progress.step, desc=f"epoch {epoch}/{epochs}", unit="step", leave=False)
         for step in range(progress.step + 1, num_batches + 1):

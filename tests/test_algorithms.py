@@ -189,3 +189,14 @@ def test_differentiable_algorithms_report_their_argmax_architecture():
             algorithm.alpha[edge, nb201.OPS.index(op)] = 3.0
     assert algorithm.argmax_arch() == ARCH
     assert algorithm.describe()["argmax_arch"] == nb201.format_arch(ARCH)
+
+
+def test_differentiable_step_keeps_the_argmax_on_the_device_and_names_it_on_error():
+    algorithm = build("pcdarts")
+    with torch.no_grad():
+        algorithm.alpha.zero_()
+        for edge, op in enumerate(ARCH):
+            algorithm.alpha[edge, nb201.OPS.index(op)] = 3.0
+    (path,) = algorithm.backward(tiny_net(), *batch()).archs
+    assert isinstance(path, torch.Tensor)  # no .cpu()/.tolist() in the step
+    assert algorithm.name_path(path) == f"{nb201.format_arch(ARCH)} (the argmax of the relaxed super-net)"

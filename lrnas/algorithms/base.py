@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 import torch
 
-from lrnas.spaces.nb201 import Arch
-
 
 @dataclass
 class StepResult:
@@ -21,7 +19,7 @@ class StepResult:
     loss: torch.Tensor  # mean cross-entropy over the paths trained
     correct: torch.Tensor
     count: int  # predictions made: batch size x paths
-    archs: tuple[Arch, ...]  # the paths trained; formatted only if an error must name them
+    archs: tuple  # the paths trained, in the algorithm's encoding; ``Algorithm.name_path`` formats one on an error
 
 
 class Algorithm:
@@ -39,6 +37,10 @@ class Algorithm:
 
     def backward(self, super_net, images: torch.Tensor, labels: torch.Tensor) -> StepResult:
         raise NotImplementedError
+
+    def name_path(self, path) -> str:
+        """One entry of ``StepResult.archs`` as an architecture string (only called when an error names it)."""
+        return self.space.format_arch(path)
 
     def describe(self) -> dict:
         """Per-epoch figures for the log and metrics.json (e.g. the current argmax architecture)."""

@@ -53,7 +53,13 @@ class Differentiable(Algorithm):
         logits = self.mixed_logits(super_net, images, train_arch=False)
         loss = F.cross_entropy(logits, labels)
         loss.backward()
-        return StepResult(loss.detach(), (logits.argmax(1) == labels).sum(), len(labels), (self.argmax_arch(),))
+        # The argmax stays on the device: reading it every step would cost a host sync.
+        argmax = self.alpha.detach().argmax(-1)
+        return StepResult(loss.detach(), (logits.argmax(1) == labels).sum(), len(labels), (argmax,))
+
+    def name_path(self, path: torch.Tensor) -> str:
+        argmax = tuple(self.space.OPS[k] for k in path.tolist())
+        return f"{self.space.format_arch(argmax)} (the argmax of the relaxed super-net)"
 
     def op_probabilities(self) -> np.ndarray:
         """NUM_EDGES x len(OPS) probabilities the search derives architectures from (softmax of alpha)."""

@@ -20,14 +20,13 @@ isomorphic variants included) through NB101's module hash. Check the example wit
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from lrnas.benchmarks.table import GroundTruthError, TableBenchmark
+from lrnas.benchmarks.table import GroundTruthError, TableBenchmark, check_sha256
 from lrnas.spaces.nb101 import NUM_ARCHS, Arch, as_arch, format_arch, module_hash, parse_arch
 
 TABLE_PATH = Path(__file__).with_name("data") / "nb101.csv.xz"
@@ -129,13 +128,5 @@ def load_nb101(path: str | os.PathLike | None = None) -> NB101Benchmark:
 
 
 def check_table(path: Path) -> None:
-    """Raise GroundTruthError unless ``path`` is the shipped table, byte for byte (a truncated or edited copy)."""
-    try:
-        actual = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError as err:
-        raise GroundTruthError(f"cannot load NAS-Bench-101 table {path}: {err.strerror}; reinstall lrnas or rebuild "
-                               "it with `python scripts/build_nb101_table.py`") from None
-    if actual != TABLE_SHA256:
-        raise GroundTruthError(f"NAS-Bench-101 table {path} is corrupt: sha256 {actual}, expected {TABLE_SHA256}; "
-                               "reinstall lrnas or rebuild it with `python scripts/build_nb101_table.py`")
-
+    """Raise GroundTruthError unless ``path`` is the shipped table, byte for byte."""
+    check_sha256(path, TABLE_SHA256, "NAS-Bench-101", "`python scripts/build_nb101_table.py`")

@@ -14,14 +14,13 @@ Check the example below with ``python -m doctest lrnas/benchmarks/nb201.py``.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from lrnas.benchmarks.table import GroundTruthError, TableBenchmark
+from lrnas.benchmarks.table import GroundTruthError, TableBenchmark, check_sha256
 from lrnas.spaces.nb201 import NUM_ARCHS, Arch, format_arch, parse_arch
 
 TABLE_PATH = Path(__file__).with_name("data") / "nb201.csv.gz"
@@ -108,12 +107,5 @@ def load_nb201() -> NB201Benchmark:
 
 
 def check_table(path: Path) -> None:
-    """Raise GroundTruthError unless ``path`` is the shipped table, byte for byte (a truncated or edited copy)."""
-    try:
-        actual = hashlib.sha256(path.read_bytes()).hexdigest()  # ~1 ms for the 450 KB table
-    except OSError as err:
-        raise GroundTruthError(f"cannot load NAS-Bench-201 table {path}: {err.strerror}; reinstall lrnas or rebuild "
-                               "it with `make table`") from None
-    if actual != TABLE_SHA256:
-        raise GroundTruthError(f"NAS-Bench-201 table {path} is corrupt: sha256 {actual}, expected {TABLE_SHA256}; "
-                               "reinstall lrnas or rebuild it with `make table`")
+    """Raise GroundTruthError unless ``path`` is the shipped table, byte for byte."""
+    check_sha256(path, TABLE_SHA256, "NAS-Bench-201", "`make table`")

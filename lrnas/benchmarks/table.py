@@ -1,7 +1,9 @@
 """What every ground-truth table answers once a benchmark has mapped an architecture to its row (``index_of``)."""
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,6 +11,19 @@ import pandas as pd
 
 class GroundTruthError(RuntimeError):
     """The shipped ground-truth table is missing or corrupt; the message names the file and the fix."""
+
+
+def check_sha256(path: Path, expected: str, name: str, rebuild: str) -> None:
+    """Raise GroundTruthError unless ``path`` is the shipped ``name`` table byte for byte (a truncated or edited copy);
+    the message says how to ``rebuild`` it."""
+    try:
+        actual = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError as err:
+        raise GroundTruthError(f"cannot load {name} table {path}: {err.strerror}; reinstall lrnas or rebuild it with "
+                               f"{rebuild}") from None
+    if actual != expected:
+        raise GroundTruthError(f"{name} table {path} is corrupt: sha256 {actual}, expected {expected}; reinstall lrnas "
+                               f"or rebuild it with {rebuild}")
 
 
 class TableBenchmark:
