@@ -7,11 +7,12 @@ from omegaconf import OmegaConf
 from lrnas.reporting.runs import collect_runs, summarise
 
 
-def write_run(folder, seed, tau, finished=True, regularizer="none", searched=None, algorithm="spos"):
+def write_run(folder, seed, tau, finished=True, regularizer="none", searched=None, algorithm="spos", space="nb201",
+              test_images=2000):
     folder.mkdir(parents=True)
     cfg = {"seed": seed, "algorithm": {"name": algorithm}, "landmarks": {"method": "none"},
-           "regularizer": {"name": regularizer}, "trainer": {"epochs": 8}, "space": {"channels": 16,
-                                                                                       "cells_per_stage": 1}}
+           "regularizer": {"name": regularizer}, "trainer": {"epochs": 8, "train_images": None},
+           "space": {"name": space, "channels": 16, "cells_per_stage": 1}, "eval": {"num_test_images": test_images}}
     OmegaConf.save(OmegaConf.create(cfg), folder / "config.yaml")
     final = {"epoch": 8, "sample_size": 200, "kendall_tau": tau, "param_count_kendall_tau": 0.6}
     search = {"ground_truth": searched, "percentile": 90.0} if searched else None
@@ -45,3 +46,13 @@ def test_report_shows_each_algorithms_searched_architecture(tmp_path):
     assert table.loc["gdas", "searched_ground_truth_mean"] == pytest.approx(92.0)
     assert table.loc["gdas", "kendall_tau_mean"] == pytest.approx(0.3)
     assert math.isnan(table.loc["fairnas", "searched_ground_truth_mean"])
+
+
+def test_report_never_averages_runs_from_different_spaces_or_budgets(tmp_path):
+    write_run(tmp_path / "a/0", 0, 0.1)
+    write_run(tmp_path / "a/1", 1, 0.3)
+    write_run(tmp_path / "nb101/0", 0, 0.9, space="nb101")
+    write_run(tmp_path / "short/0", 0, 0.7, test_images=500)
+    table = summarise(collect_runs(tmp_path)).set_index(["space", "test_images"])
+    assert table["seeds"].to_dict() == {("nb201", 2000): 2, ("nb101", 2000): 1, ("nb201", 500): 1}
+    assert table.loc[("nb201", 2000), "kendall_tau_mean"] == pytest.approx(0.2)

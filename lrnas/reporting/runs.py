@@ -11,9 +11,11 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
-# Config keys that tell runs apart in a sweep, and the metrics a reader compares.
+# Config keys that tell runs apart in a sweep, and the metrics a reader compares. The space and the budget (training
+# images, test images scoring each arch) are keys too: runs that differ in them are never averaged together.
 CONFIG_COLUMNS = {
     "seed": "seed",
+    "space": "space.name",
     "algorithm": "algorithm.name",
     "landmarks": "landmarks.method",
     "regularizer": "regularizer.name",
@@ -23,6 +25,8 @@ CONFIG_COLUMNS = {
     "epochs": "trainer.epochs",
     "C": "space.channels",
     "N": "space.cells_per_stage",
+    "train_images": "trainer.train_images",
+    "test_images": "eval.num_test_images",
 }
 METRIC_COLUMNS = ["sample_size", "kendall_tau", "param_count_kendall_tau", "landmark_kendall_tau", "spearman_rho",
                   "precision_at_top10", "top10_mean_ground_truth", "elapsed_s"]
