@@ -35,7 +35,7 @@ format: ## auto-fix lint and sort imports
 
 table: ## regenerate the shipped NB201 and NB101 ground-truth tables from ../shared/data (NB101: ~2 min)
 	$(BIN)/python scripts/build_nb201_table.py
-	$(BIN)/python scripts/build_nb101_table.py  # after nb201: that one rewrites PROVENANCE.md, this adds its section
+	$(BIN)/python scripts/build_nb101_table.py
 
 clean: ## remove caches and build artefacts (keeps outputs/ and .venv)
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
-import os
 import sys
 from pathlib import Path
 
@@ -21,6 +19,8 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a plain script from a checkout, no install needed
+
+from table_output import relative_command, sha256, write_table  # noqa: E402
 
 from lrnas.benchmarks.nb201 import TABLE_SHA256  # noqa: E402
 from lrnas.spaces.nb201 import NUM_ARCHS, format_arch, parse_arch  # noqa: E402
@@ -64,10 +64,6 @@ SOURCES = """\
   file lacks: cifar100_test, imagenet16_test, unique_key. Generated with `nats_bench.create(None, 'tss',
   fast_mode=True)` and `get_more_info(i, ds, hp=200, is_random=False)['test-accuracy']` (mean over seeds).
   Its own CIFAR-10 column is dropped: it averages more seeds and differs from BayesWatch on 2,416 rows at 4 decimals."""
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def build(src: Path) -> pd.DataFrame:
@@ -126,16 +122,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=REPO / "lrnas/benchmarks/data/nb201.csv.gz", help="gzip table")
     args = parser.parse_args(argv)
     table = build(args.src)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_bytes(gzip.compress(table.to_csv(lineterminator="\n").encode(), compresslevel=9, mtime=0))
-    rel = {k: os.path.relpath(getattr(args, k).resolve(), REPO) for k in ("src", "out")}
-    command = f"python scripts/build_nb201_table.py --src {rel['src']} --out {rel['out']}"  # run from the repo root
-    (args.out.parent / "PROVENANCE.md").write_text(provenance(args.src, args.out, table, command))
-    print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes, {len(table):,} rows)")
-    if sha256(args.out) != TABLE_SHA256:  # lrnas refuses to load it until the constant records the new content
-        sys.exit(f"{args.out} has sha256 {sha256(args.out)}, not TABLE_SHA256 {TABLE_SHA256}: if the change is "
-                 "intended, set TABLE_SHA256 in lrnas/benchmarks/nb201.py to the new value")
-
+    command = relative_command("build_nb201_table.py", args.src, args.out)
+    data = gzip.compress(table.to_csv(lineterminator="\n").encode(), compresslevel=9, mtime=0)
+    write_table(args.out, data, lambda: provenance(args.src, args.out, table, command), TABLE_SHA256,
+                "lrnas/benchmarks/nb201.py")
 
 if __name__ == "__main__":
     main()
