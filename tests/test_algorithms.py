@@ -181,22 +181,24 @@ def test_architecture_state_round_trips(name):
     assert other.arch_optimizer.state_dict()["state"][0]["step"] == 1
 
 
-def test_differentiable_algorithms_report_their_argmax_architecture():
+def pcdarts_favouring(arch):
+    """PC-DARTS whose α puts most weight on ``arch``'s op on every edge."""
     algorithm = build("pcdarts")
     with torch.no_grad():
         algorithm.alpha.zero_()
-        for edge, op in enumerate(ARCH):
+        for edge, op in enumerate(arch):
             algorithm.alpha[edge, nb201.OPS.index(op)] = 3.0
+    return algorithm
+
+
+def test_differentiable_algorithms_report_their_argmax_architecture():
+    algorithm = pcdarts_favouring(ARCH)
     assert algorithm.argmax_arch() == ARCH
     assert algorithm.describe()["argmax_arch"] == nb201.format_arch(ARCH)
 
 
 def test_differentiable_step_keeps_the_argmax_on_the_device_and_names_it_on_error():
-    algorithm = build("pcdarts")
-    with torch.no_grad():
-        algorithm.alpha.zero_()
-        for edge, op in enumerate(ARCH):
-            algorithm.alpha[edge, nb201.OPS.index(op)] = 3.0
+    algorithm = pcdarts_favouring(ARCH)
     (path,) = algorithm.backward(tiny_net(), *batch()).archs
     assert isinstance(path, torch.Tensor)  # no .cpu()/.tolist() in the step
     assert algorithm.name_path(path) == f"{nb201.format_arch(ARCH)} (the argmax of the relaxed super-net)"
