@@ -61,12 +61,15 @@ def report(folder: Path, csv_path: Path | None) -> None:
         runs = collect_runs(folder)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
+    # Columns: the config keys that differ between runs, then the metrics; "-" marks a value a run does not have.
     with pd.option_context("display.width", 200, "display.max_columns", None, "display.float_format", "{:.3f}".format):
-        click.echo(runs.drop(columns="run").to_string(index=False))
+        click.echo(runs.table.drop(columns="run").to_string(index=False, na_rep="-"))
         click.echo("\nover seeds (Kendall tau on held-out, non-landmark archs; compare with param_count_kendall_tau):")
-        click.echo(summarise(runs).to_string(index=False))
+        click.echo(summarise(runs).to_string(index=False, na_rep="-"))
+    for entry in runs.unreadable:
+        click.echo(f"unreadable, left out: {entry}", err=True)
     if csv_path:
-        runs.to_csv(csv_path, index=False)
+        runs.table.to_csv(csv_path, index=False)
 
 
 @cli.group()

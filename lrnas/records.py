@@ -1,13 +1,14 @@
 """What every run leaves in its folder: config, seed, git revision, metrics (JSON/CSV), checkpoint.
 
-All files are written atomically (temp file + rename) so a crash never leaves a half-written result.
+All files are written atomically (temp file + rename) so a crash never leaves a half-written result, with the
+permissions the umask allows (0644 under the usual umask 022), as any other tool's files.
 """
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -18,8 +19,10 @@ from omegaconf import DictConfig, OmegaConf
 def atomic_write(path: Path, write) -> None:
     """Call ``write(temp_path)`` then rename over ``path``: readers see the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    # Not tempfile.mkstemp: it creates 0600 files, so a lab's shared results would be readable by their owner only.
+    # Creating with 0666 lets the kernel apply the umask; O_EXCL with a random name never reuses another's file.
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         write(Path(tmp))
         os.replace(tmp, path)

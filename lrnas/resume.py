@@ -19,6 +19,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 CHECKPOINT = "checkpoint.pt"
+# How the run's random streams are derived from its seeds; a checkpoint from another derivation cannot be continued
+# exactly (its evaluation sample and landmarks would be redrawn differently).
+STREAMS = "lrnas.seeding.stream_seed"
 
 
 class Interrupted(Exception):
@@ -55,6 +58,7 @@ def stop_on_signals():
 def capture_rng(python_rngs: dict[str, random.Random], generators: dict[str, torch.Generator]) -> dict:
     """Every random state a run draws from: global python/numpy/torch (CPU and CUDA) and the run's own streams."""
     return {
+        "streams": STREAMS,
         "python": random.getstate(),
         "numpy": np.random.get_state(),
         "torch": torch.get_rng_state(),
@@ -105,6 +109,10 @@ def previous_state(run_dir: Path, cfg: DictConfig, device: torch.device) -> dict
     if state.get("device_type", device.type) != device.type:  # RNG generator states do not move between devices
         raise RunFolderConflict(f"{checkpoint} was written on {state['device_type']}; resume it there "
                                 f"(device={state['device_type']}), not on {device.type}")
+    if state["rng"].get("streams") != STREAMS:
+        raise RunFolderConflict(f"{checkpoint} was written by an lrnas version that derived its random streams "
+                                "differently; resume it with that version (git_revision in run_info.json) or move the "
+                                "checkpoint away to start over")
     current = OmegaConf.to_container(cfg, resolve=True)
     changes = config_diff({k: v for k, v in state["config"].items() if k != "resume"},
                           {k: v for k, v in current.items() if k != "resume"})

@@ -24,6 +24,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from .algorithms import build_algorithm
 from .benchmarks import load_benchmark
@@ -42,6 +43,7 @@ from .landmarks.refinement import as_landmarks, refine_landmarks, refinement_epo
 from .records import save_checkpoint, save_csv, save_json, save_run_info
 from .resume import CHECKPOINT, Interrupted, capture_rng, previous_state, restore_rng, stop_on_signals
 from .search.on_supernet import search_supernet
+from .seeding import stream_seed
 from .spaces import get_space
 from .supernets import build_supernet
 from .training import EpochProgress, NonFiniteLossError, SuperNetTrainer, build_optimizer
@@ -59,9 +61,11 @@ def resolve_device(name: str) -> torch.device:
 
 
 def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    """The global generators (weight init, anything without its own stream) get their own stream of ``seed``."""
+    global_seed = stream_seed(seed, "global")
+    random.seed(global_seed)
+    np.random.seed(global_seed)
+    torch.manual_seed(global_seed)
 
 
 def load_data(data_cfg):
@@ -78,10 +82,11 @@ def load_data(data_cfg):
 
 
 def choose_landmarks(cfg: DictConfig, benchmark, space, reserved: set[str]) -> list[Landmark]:
-    """The configured landmark set, sorted worst to best, drawn from outside the evaluation sample ``reserved``."""
-    table = benchmark.table
-    pool = pd.Series(table[cfg.space.ground_truth].to_numpy(), index=table["arch_str"])
-    return landmarks_from_config(cfg.landmarks, pool[~pool.index.isin(reserved)], cfg.seed,
+    """The configured landmark set, sorted worst to best, drawn from ``benchmark.landmark_pool`` (NB101: its uniform
+    cells) outside the evaluation sample ``reserved``."""
+    archs = [arch for arch in benchmark.landmark_pool if arch not in reserved]
+    pool = pd.Series(benchmark.accuracies(archs, cfg.space.ground_truth), index=archs)
+    return landmarks_from_config(cfg.landmarks, pool, stream_seed(cfg.seed, "landmarks"),
                                  validate_arch=space.parse_arch, resolve_path=to_absolute_path)
 
 
@@ -177,31 +182,33 @@ def build_run(cfg: DictConfig, run_dir: Path, device: torch.device) -> Run:
                               metric)
 
     data = load_data(cfg.data)
-    weight_indices, held_out_indices = split_train(len(data.train_labels), cfg.data.split_seed)
+    weight_indices, held_out_indices = split_train(len(data.train_labels), stream_seed(cfg.data.split_seed,
+                                                                                         "data_split"))
     if cfg.trainer.train_images:
         weight_indices = weight_indices[: cfg.trainer.train_images]
     train_batches = DeviceBatches(data.train_images, data.train_labels, weight_indices, device)
     held_out = DeviceBatches(data.train_images, data.train_labels, held_out_indices, device)
     num_test = min(cfg.eval.num_test_images, len(data.test_labels))
-    test_subset = random_subset(len(data.test_labels), num_test, cfg.eval.sample_seed)
+    test_subset = random_subset(len(data.test_labels), num_test, stream_seed(cfg.eval.sample_seed, "test_images"))
     test_images = to_float_normalized(torch.from_numpy(data.test_images[test_subset]).to(device))
     test_labels = torch.from_numpy(data.test_labels[test_subset]).to(device)
 
     super_net = build_supernet(cfg.space.name, C=cfg.space.channels, N=cfg.space.cells_per_stage, num_classes=10,
-                               amp=cfg.trainer.amp)
+                               amp=cfg.trainer.amp, **cfg.space.get("supernet", {}))
     super_net = super_net.to(device)  # built channels_last
-    # Each stream of draws has its own generator, so e.g. adding landmarks leaves the training data order unchanged.
-    generators = {"data_order": torch.Generator(device=device).manual_seed(cfg.seed),
-                  "held_out_order": torch.Generator(device=device).manual_seed(cfg.seed + 1),
-                  "arch_order": torch.Generator(device=device).manual_seed(cfg.seed + 2),
-                  "algorithm": torch.Generator(device=device).manual_seed(cfg.seed + 3)}
-    algorithm = build_algorithm(cfg.algorithm, space, random.Random(cfg.seed), device, generators["algorithm"])
+    # Each consumer of randomness has its own stream (lrnas.seeding), so e.g. adding landmarks leaves the training data
+    # order unchanged and the search never replays the training paths.
+    generators = {name: torch.Generator(device=device).manual_seed(stream_seed(cfg.seed, name))
+                  for name in ("data_order", "held_out_order", "arch_order", "algorithm_device")}
+    algorithm = build_algorithm(cfg.algorithm, space, random.Random(stream_seed(cfg.seed, "algorithm")), device,
+                                generators["algorithm_device"])
     steps_total = cfg.trainer.epochs * train_batches.num_batches(cfg.trainer.batch_size)
     optimizer, scheduler = build_optimizer(super_net, cfg.trainer, steps_total)
     regularizer = None
     if cfg.regularizer.name == "landmark":
         regularizer = LandmarkRegularizer(landmarks, [space.parse_arch(lm.arch) for lm in landmarks],
-                                          cfg.regularizer, cfg.trainer.epochs, random.Random(cfg.seed + 1))
+                                          cfg.regularizer, cfg.trainer.epochs,
+                                          random.Random(stream_seed(cfg.seed, "regularizer")))
     trainer = SuperNetTrainer(super_net, algorithm, optimizer, scheduler, cfg.trainer.grad_clip, regularizer,
                               held_out, generators["held_out_order"], cfg.trainer.set_grads_to_none,
                               generators["arch_order"])
@@ -302,11 +309,12 @@ def refine_round(epoch: int, run: Run, refine) -> list[dict]:
     """One refinement round: the oracle's answers for the super-net's top candidates join the landmarks."""
     regularizer = run.regularizer
     taken = set(run.sample.archs) | {lm.arch for lm in regularizer.landmarks}
-    pool = [arch for arch in run.benchmark.archs if arch not in taken]
+    pool = [arch for arch in run.benchmark.landmark_pool if arch not in taken]
     count = min(refine.num_images, len(run.held_out))  # held-out images are in random order: a prefix is uniform
     images, labels = to_float_normalized(run.held_out.images[:count]), run.held_out.labels[:count]
+    rng = random.Random(stream_seed(run.cfg.seed, "refinement", epoch))
     queries = refine_landmarks(run.super_net, run.space, run.benchmark, run.cfg.space.ground_truth, pool, refine,
-                               images, labels, run.cfg.eval.batch_size, random.Random(run.cfg.seed * 1000 + epoch))
+                               images, labels, run.cfg.eval.batch_size, rng)
     regularizer.add_landmarks(as_landmarks(queries), [run.space.parse_arch(q["arch"]) for q in queries])
     log.info("epoch %d: refinement queried the oracle for %d archs; %d landmarks now", epoch, len(queries),
              len(regularizer.landmarks))
@@ -328,16 +336,26 @@ def describe_training(row: dict) -> str:
 
 
 def describe_ranking(metrics: dict) -> str:
-    """One line a user can read at a glance: super-net tau beside the parameter-count baseline, with the sample."""
-    verdict = "beats" if metrics["kendall_tau"] > metrics["param_count_kendall_tau"] else "does NOT beat"
-    text = (
-        f"held-out Kendall tau {metrics['kendall_tau']:.3f} on {metrics['sample_size']} non-landmark archs "
-        f"(param-count baseline {metrics['param_count_kendall_tau']:.3f}: super-net {verdict} it), "
-        f"Spearman {metrics['spearman_rho']:.3f}, mean super-net acc {metrics['mean_supernet_accuracy']:.1f}%"
-    )
+    """One line a user can read at a glance: super-net tau beside the parameter-count baseline, with the sample.
+    An undefined tau (all accuracies tied) is said in words, never printed as NaN."""
+    tau, baseline = metrics["kendall_tau"], metrics["param_count_kendall_tau"]
+    sample = f"on {metrics['sample_size']} non-landmark archs"
+    if tau is None:
+        text = f"{metrics['kendall_tau_undefined']} {sample} (param-count baseline {_number(baseline)})"
+    else:
+        versus = "" if baseline is None else f": super-net {'beats' if tau > baseline else 'does NOT beat'} it"
+        text = (f"held-out Kendall tau {tau:.3f} {sample} (param-count baseline {_number(baseline)}{versus}), "
+                f"Spearman {_number(metrics['spearman_rho'])}")
+    text += f", mean super-net acc {metrics['mean_supernet_accuracy']:.1f}%"
     if "landmark_kendall_tau" in metrics:
-        text += f"; tau on the {metrics['num_landmarks']} landmarks themselves {metrics['landmark_kendall_tau']:.3f}"
+        landmark_tau = metrics["landmark_kendall_tau"]
+        text += (f"; tau on the {metrics['num_landmarks']} landmarks themselves {landmark_tau:.3f}"
+                 if landmark_tau is not None else f"; {metrics['landmark_kendall_tau_undefined']}")
     return text
+
+
+def _number(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.3f}"
 
 
 def metrics_document(run: Run) -> dict:
@@ -362,24 +380,29 @@ def summary_table(history: list[dict]) -> str:
                "landmark_kendall_tau", "spearman_rho", "precision_at_top10", "top10_mean_ground_truth",
                "landmark_lambda", "elapsed_s"]
     frame = pd.DataFrame([row for row in history if "kendall_tau" in row])
-    return frame[[c for c in columns if c in frame]].to_string(index=False, float_format=lambda v: f"{v:.3f}")
+    numbers = frame[[c for c in columns if c in frame]].apply(pd.to_numeric)  # None (a tied tau) -> NaN -> na_rep
+    return numbers.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="undefined")
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    try:
-        train(cfg, run_dir, list(hydra_cfg.overrides.task))
-    except Interrupted as stopped:
-        log.error("%s", stopped)
-        sys.exit(128 + stopped.signum)
-    except (ValueError, FileNotFoundError, RuntimeError, NonFiniteLossError) as error:
-        # Bad input gets one line naming the value, not a traceback; LRNAS_DEBUG=1 shows the traceback.
-        if os.environ.get("LRNAS_DEBUG") == "1":
-            raise
-        if isinstance(error, NonFiniteLossError):
-            log.error("error: %s; the last good checkpoint is %s", error, run_dir / CHECKPOINT)
-            sys.exit(1)
-        log.error("error: %s", error)
-        sys.exit(2)
+    # Hydra's console handler writes straight to stderr, onto a progress bar's line, which the bar then overwrites.
+    # Through tqdm.write the bars are cleared, the line printed on its own and the bars redrawn below it; Hydra's file
+    # handler (train.log) is left as it is.
+    with logging_redirect_tqdm():
+        try:
+            train(cfg, run_dir, list(hydra_cfg.overrides.task))
+        except Interrupted as stopped:
+            log.error("%s", stopped)
+            sys.exit(128 + stopped.signum)
+        except (ValueError, FileNotFoundError, RuntimeError, NonFiniteLossError) as error:
+            # Bad input gets one line naming the value, not a traceback; LRNAS_DEBUG=1 shows the traceback.
+            if os.environ.get("LRNAS_DEBUG") == "1":
+                raise
+            if isinstance(error, NonFiniteLossError):
+                log.error("error: %s; the last good checkpoint is %s", error, run_dir / CHECKPOINT)
+                sys.exit(1)
+            log.error("error: %s", error)
+            sys.exit(2)

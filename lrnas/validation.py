@@ -32,15 +32,21 @@ from omegaconf.errors import OmegaConfBaseException
 
 from .algorithms import ALGORITHMS, DIFFERENTIABLE
 from .benchmarks import load_benchmark
-from .landmarks.regularizer import PAIR_PROCEDURES, PENALTIES, SCHEDULES
+from .evaluation.ranking import MIN_EVAL_BATCH
+from .landmarks.regularizer import PAIR_PROCEDURES, PENALTIES, SCHEDULES, lambda_at, schedule_epochs
 from .landmarks.selection import METHODS, landmarks_from_config
 from .search import SEARCHES
 from .spaces import SPACES, get_space
 from .spaces.nb201 import NUM_EDGES
+from .supernets.nb201 import CELL_TYPES as NB201_CELL_TYPES
+from .supernets.nb201_partial import PARTIAL_CHANNELS
 
 # conf/ sits beside the package (editable install), as in lrnas.train.
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf"
 REGULARIZERS = ("none", "landmark")  # the options of conf/regularizer/, as lrnas.train dispatches on them
+# Seeds numpy accepts (numpy.random.seed and SeedSequence): non-negative, 32 bits.
+MAX_SEED = 2**32 - 1
+CIFAR10_TRAIN_IMAGES = 50_000  # the training set that lrnas.data splits into weights and held-out halves
 # Keys that name their group's option: overriding one alone would leave the option's other keys behind.
 SELECTORS = {"space.name": "space", "algorithm.name": "algorithm", "landmarks.method": "landmarks",
              "regularizer.name": "regularizer", "search.name": "search"}
@@ -103,7 +109,7 @@ def if_defined(rule: Rule) -> Rule:
 # Every key in conf/ a user sets; keys added with +key=value are the user's business. Limits between keys, and the
 # size of the space: _check_relations.
 SCHEMA: dict[str, Rule] = {
-    "seed": integer(),
+    "seed": integer(0, MAX_SEED),
     "resume": optional(text()),
     "device": Rule("auto, cpu, cuda or cuda:N",
                    lambda v: isinstance(v, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", v) is not None),
@@ -113,6 +119,8 @@ SCHEMA: dict[str, Rule] = {
     "space.ground_truth": text(),  # the benchmark's metrics: checked in _check_relations
     "space.table": if_defined(optional(Rule("a path to a ground-truth table (lrnas bench import ...)",
                                             lambda v: isinstance(v, str)))),
+    "space.supernet.cell_type": if_defined(one_of(NB201_CELL_TYPES)),
+    "space.supernet.bn_affine": if_defined(flag()),
     "algorithm.name": one_of(ALGORITHMS),
     "algorithm.partial_channels": if_defined(integer(1)),
     "algorithm.warmup_fraction": if_defined(Rule("a number in [0, 1)", lambda v: _is_number(v) and 0 <= v < 1)),
@@ -122,9 +130,12 @@ SCHEMA: dict[str, Rule] = {
     "algorithm.arch_weight_decay": if_defined(non_negative()),
     "algorithm.tau_max": if_defined(positive()),
     "algorithm.tau_min": if_defined(positive()),
+    "algorithm.edge_normalization": if_defined(flag()),
+    "algorithm.supernet_warmup_epochs": if_defined(integer(0)),  # < trainer.epochs: _check_phases
+    "algorithm.arch_start_epoch": if_defined(optional(integer(1))),  # after the warm-up, <= trainer.epochs
     "data.root": text(),
     "data.cache_dir": optional(text()),
-    "data.split_seed": integer(),
+    "data.split_seed": integer(0, MAX_SEED),
     "data.synthetic": Rule("null or {train: N, test: N}",
                            lambda v: v is None or (isinstance(v, dict) and set(v) == {"train", "test"})),
     "data.synthetic.train": if_defined(integer(10)),
@@ -142,14 +153,14 @@ SCHEMA: dict[str, Rule] = {
     "trainer.train_images": optional(integer(1)),
     "trainer.checkpoint_every_steps": optional(integer(1)),
     "eval.num_archs": integer(2),
-    "eval.sample_seed": integer(),
+    "eval.sample_seed": integer(0, MAX_SEED),
     "eval.num_test_images": integer(1),
     "eval.batch_size": integer(1),
     "eval.at_epochs": Rule("a list of epochs, e.g. [100, 200]", lambda v: isinstance(v, list) and all(map(_is_int, v))),
     "eval.top_k": integer(1),
     "landmarks.method": one_of(METHODS),
     "landmarks.num_landmarks": if_defined(optional(integer())),  # its range depends on the method and the space
-    "landmarks.seed": if_defined(optional(integer())),
+    "landmarks.seed": if_defined(optional(integer(0, MAX_SEED))),
     "landmarks.num_roots": if_defined(integer(1)),
     "landmarks.distance": if_defined(integer(0, NUM_EDGES - 1)),
     "landmarks.path": if_defined(Rule("a path to a CSV file with header arch,accuracy", lambda v: isinstance(v, str))),
@@ -171,6 +182,7 @@ SCHEMA: dict[str, Rule] = {
     "regularizer.schedule": if_defined(one_of(SCHEDULES)),
     "regularizer.reach_nominal": if_defined(flag()),
     "regularizer.warmup_epochs": if_defined(integer(0)),
+    "regularizer.schedule_epochs": if_defined(optional(integer(1))),  # warm-up < it <= trainer.epochs
     "regularizer.ramp_epochs": if_defined(integer(0)),
     "regularizer.penalty": if_defined(one_of(PENALTIES)),
     "regularizer.beta": if_defined(positive()),
@@ -237,8 +249,10 @@ def _check_relations(values: dict) -> None:
         raise invalid("eval.at_epochs", evaluation["at_epochs"], f"a list of epochs in 1..{epochs} (trainer.epochs)")
     if evaluation["top_k"] > evaluation["num_archs"]:
         raise invalid("eval.top_k", evaluation["top_k"], f"an integer in 1..{evaluation['num_archs']} (eval.num_archs)")
+    _check_eval_batches(values)
 
     _check_algorithm(values["algorithm"], values["space"])
+    _check_phases(values["algorithm"], values["space"], epochs)
     if values["algorithm"]["name"] in DIFFERENTIABLE and space_name != "nb201":
         sampling = ", ".join(sorted(set(ALGORITHMS) - DIFFERENTIABLE))
         raise invalid("algorithm", values["algorithm"]["name"], f"one of {sampling} with space={space_name} (the "
@@ -262,7 +276,7 @@ def _check_relations(values: dict) -> None:
                           f"an integer in 0..{most} (search.mutations + search.crossovers <= search.population)")
 
     landmarks, regularizer = values["landmarks"], values["regularizer"]
-    num_landmarks = _num_landmarks(landmarks, space, len(benchmark))
+    num_landmarks = _num_landmarks(landmarks, space, len(benchmark.landmark_pool))
     if regularizer["name"] == "landmark" and not num_landmarks:
         raise ConfigError("regularizer.name='landmark' needs landmarks; choose landmarks=random|fixed|hamming|file")
     pool = len(benchmark.eval_pool)
@@ -273,6 +287,7 @@ def _check_relations(values: dict) -> None:
                       f"{num_landmarks} landmarks)")
     if regularizer["name"] != "landmark":
         return
+    _check_landmark_term(regularizer, trainer, values["data"])
     if regularizer["pair_procedure"] == "random_triplet" and num_landmarks < 3:
         raise invalid("regularizer.pair_procedure", "random_triplet",
                       f"random_pairs, all_pairs or adjacent_pairs with {num_landmarks} landmarks "
@@ -290,6 +305,56 @@ def _check_relations(values: dict) -> None:
                           "in the last refinement round)")
 
 
+def _check_eval_batches(values: dict) -> None:
+    """Every evaluation batch needs MIN_EVAL_BATCH images (lrnas/evaluation/ranking.py says why): the batch size and
+    every set of images that scores archs (the last batch takes a smaller remainder)."""
+    at_least = (f"an integer >= {MIN_EVAL_BATCH} (BatchNorm scores with the statistics of each evaluation batch, "
+                f"degenerate below {MIN_EVAL_BATCH} images)")
+    evaluation = values["eval"]
+    scored = {"eval.batch_size": evaluation["batch_size"], "eval.num_test_images": evaluation["num_test_images"]}
+    if values["algorithm"]["name"] not in DIFFERENTIABLE:  # differentiable algorithms search by alpha, scoring nothing
+        scored["search.num_images"] = values["search"]["num_images"]
+    refine = values["landmarks"].get("refine")
+    if values["regularizer"]["name"] == "landmark" and refine and refine["rounds"]:
+        scored["landmarks.refine.num_images"] = refine["num_images"]
+    if values["data"]["synthetic"]:
+        scored["data.synthetic.test"] = values["data"]["synthetic"]["test"]
+    for key, count in scored.items():
+        if count < MIN_EVAL_BATCH:
+            raise invalid(key, count, at_least)
+
+
+def _check_landmark_term(regularizer: dict, trainer: dict, data: dict) -> None:
+    """Refuse a landmark run whose term never acts (λ_t = 0 in every epoch, or no step due): it would train a plain
+    super-net and report it as a landmark run."""
+    epochs, warmup, lam = trainer["epochs"], regularizer["warmup_epochs"], regularizer["lam"]
+    if lam == 0:
+        raise invalid("regularizer.lam", lam, "a number > 0 with regularizer=landmark (λ = 0 never applies the "
+                      "landmark term; regularizer=none is the plain run)")
+    if warmup >= epochs:
+        raise invalid("regularizer.warmup_epochs", warmup,
+                      f"an integer in 0..{epochs - 1} (below trainer.epochs={epochs}: λ is 0 during the warm-up, so "
+                      f"the landmark term would never act; or raise trainer.epochs above {warmup})")
+    span = regularizer.get("schedule_epochs")
+    if span is not None and not warmup < span <= epochs:
+        raise invalid("regularizer.schedule_epochs", span, f"null or an integer in {warmup + 1}..{epochs} (after "
+                      f"regularizer.warmup_epochs={warmup}, within trainer.epochs={epochs})")
+    schedule = [lambda_at(regularizer["schedule"], epoch, schedule_epochs(regularizer, epochs), warmup, lam,
+                          regularizer["reach_nominal"], regularizer["ramp_epochs"]) for epoch in range(epochs)]
+    if max(schedule) == 0:  # e.g. cosine_decrease over a single epoch after the warm-up ends at 0
+        raise invalid("regularizer.schedule", regularizer["schedule"],
+                      f"a schedule with λ > 0 in some epoch; with regularizer.warmup_epochs={warmup} and "
+                      f"trainer.epochs={epochs} this one is 0 in every epoch: lower regularizer.warmup_epochs")
+    # The term is applied at steps k, 2k, ... of each epoch; the weights half is every other CIFAR-10 training image.
+    images = ((data["synthetic"]["train"] if data["synthetic"] else CIFAR10_TRAIN_IMAGES) + 1) // 2
+    images = min(images, trainer["train_images"] or images)
+    steps = images // trainer["batch_size"]
+    if 0 < steps < regularizer["every_k_steps"]:
+        raise invalid("regularizer.every_k_steps", regularizer["every_k_steps"],
+                      f"an integer in 1..{steps} (the steps per epoch: {images} training images / trainer.batch_size="
+                      f"{trainer['batch_size']}); a larger k never applies the landmark term")
+
+
 def _check_algorithm(algorithm: dict, space: dict) -> None:
     partial = algorithm.get("partial_channels")
     if partial and space["channels"] % partial:
@@ -300,7 +365,31 @@ def _check_algorithm(algorithm: dict, space: dict) -> None:
                       f"a number in (0, {algorithm['tau_max']}] (algorithm.tau_max: the temperature only falls)")
 
 
-def _num_landmarks(landmarks: dict, space, with_ground_truth: int) -> int:
+def _check_phases(algorithm: dict, space: dict, epochs: int) -> None:
+    """The differentiable algorithms' SPOS warm-up and alpha start (lrnas/algorithms/differentiable.py), and the
+    authors' partial-channel cell, which only PC-DARTS uses."""
+    warmup = algorithm.get("supernet_warmup_epochs", 0)
+    if warmup >= epochs:
+        raise invalid("algorithm.supernet_warmup_epochs", warmup,
+                      f"an integer in 0..{epochs - 1} (trainer.epochs={epochs}; a run of only warm-up is SPOS: use "
+                      "algorithm=spos)")
+    start = algorithm.get("arch_start_epoch")
+    if start is not None and not warmup < start <= epochs:
+        raise invalid("algorithm.arch_start_epoch", start,
+                      f"null or an integer in {warmup + 1}..{epochs} (after algorithm.supernet_warmup_epochs="
+                      f"{warmup}, within trainer.epochs={epochs})")
+    if (space.get("supernet") or {}).get("cell_type") == "partial_channel":
+        if algorithm["name"] != "pcdarts":
+            raise invalid("space.supernet.cell_type", "partial_channel",
+                          f"per_edge or op_on_node with algorithm={algorithm['name']} (the partial-channel cell is "
+                          "the authors' PC-DARTS cell: use algorithm=pcdarts)")
+        if algorithm["partial_channels"] != PARTIAL_CHANNELS:
+            raise invalid("algorithm.partial_channels", algorithm["partial_channels"],
+                          f"{PARTIAL_CHANNELS} with space.supernet.cell_type=partial_channel (the authors' cell fixes "
+                          f"K = {PARTIAL_CHANNELS})")
+
+
+def _num_landmarks(landmarks: dict, space, pool_size: int) -> int:
     method = landmarks["method"]
     if method == "none":
         return 0
@@ -311,9 +400,9 @@ def _num_landmarks(landmarks: dict, space, with_ground_truth: int) -> int:
         # The run-time loader: every row must be an arch of the space; one-line LandmarkFileError otherwise.
         return len(landmarks_from_config(landmarks, None, 0, validate_arch=space.parse_arch))
     count = landmarks.get("num_landmarks")
-    if not _is_int(count) or not 2 <= count <= with_ground_truth:
+    if not _is_int(count) or not 2 <= count <= pool_size:
         raise invalid("landmarks.num_landmarks", count,
-                      f"an integer in 2..{with_ground_truth} (the archs with ground truth)")
+                      f"an integer in 2..{pool_size} (the archs landmarks are drawn from)")
     if method == "hamming" and count % landmarks["num_roots"]:
         raise invalid("landmarks.num_roots", landmarks["num_roots"], f"a divisor of landmarks.num_landmarks={count}")
     return count

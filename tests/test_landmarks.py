@@ -361,3 +361,11 @@ def test_regularizer_config_defaults():
         "random_pairs", 1, 1, None)
     assert cfg.schedule in SCHEDULES and cfg.penalty in PENALTIES and cfg.pair_procedure in PAIR_PROCEDURES
     assert OmegaConf.load(CONF / "regularizer" / "none.yaml").name == "none"
+
+
+def test_schedule_keeps_its_last_value_after_schedule_epochs():
+    from lrnas.landmarks.regularizer import lambda_at
+    end = lambda_at("cosine_increase", 99, 100, 0, 10.0, reach_nominal=True)
+    assert end == pytest.approx(10.0)
+    assert lambda_at("cosine_increase", 130, 100, 0, 10.0, reach_nominal=True) == end
+    assert lambda_at("cosine_decrease", 130, 100, 0, 10.0) == lambda_at("cosine_decrease", 99, 100, 0, 10.0)

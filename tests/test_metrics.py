@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -9,6 +11,7 @@ from lrnas.evaluation.metrics import (
     spearman_rho,
     top_k_ground_truth,
 )
+from lrnas.evaluation.ranking import MIN_EVAL_BATCH, evaluation_batches
 
 
 def test_kendall_and_spearman_equal_scipy_on_random_inputs():
@@ -46,3 +49,38 @@ def test_ranking_metrics_reports_sample_size_and_rejects_mismatch():
     assert metrics["top10_mean_ground_truth"] == pytest.approx(np.mean(np.arange(10, 20) * 2.0))
     with pytest.raises(ValueError, match="equally long"):
         ranking_metrics([1, 2, 3], [1, 2])
+
+
+def test_tied_supernet_accuracies_give_no_tau_but_say_why():
+    """A collapsed super-net scores every arch the same: tau is undefined, never NaN printed as a result."""
+    metrics = ranking_metrics([10.0] * 5, [91.0, 92.0, 93.0, 94.0, 95.0], top_k=2)
+    assert metrics["kendall_tau"] is None and metrics["spearman_rho"] is None
+    assert metrics["precision_at_top2"] is None and metrics["top2_mean_ground_truth"] is None  # an arbitrary top-2
+    assert metrics["kendall_tau_undefined"] == "all 5 super-net accuracies are tied: Kendall tau undefined"
+    json.dumps(metrics, allow_nan=False)  # metrics.json holds null and the reason
+    assert kendall_tau([1, 2, 3], [4, 4, 4]) is None and "kendall_tau_undefined" not in ranking_metrics(
+        [1, 2, 2], [1, 2, 3], top_k=2)  # partial ties are fine: tau-b handles them
+
+
+def test_log_lines_say_tied_instead_of_nan():
+    from lrnas.train import describe_ranking, summary_table
+
+    metrics = {**ranking_metrics([10.0] * 5, [91.0, 92.0, 93.0, 94.0, 95.0], top_k=10),
+               "param_count_kendall_tau": 0.56, "mean_supernet_accuracy": 10.0, "num_landmarks": 3,
+               "landmark_kendall_tau": None,
+               "landmark_kendall_tau_undefined": "all 3 landmark super-net accuracies are tied: Kendall tau undefined"}
+    line = describe_ranking(metrics)
+    assert "all 5 super-net accuracies are tied: Kendall tau undefined" in line
+    assert "all 3 landmark super-net accuracies are tied" in line and "nan" not in line.lower()
+    table = summary_table([{"epoch": 1, "train_loss": 2.3, "train_accuracy": 10.0, **metrics}])
+    assert "nan" not in table.lower() and "undefined" in table
+
+
+@pytest.mark.parametrize(("count", "batch_size", "sizes"), [
+    (10000, 500, [500] * 20), (2001, 500, [500, 500, 500, 501]), (40, 16, [16, 24]), (128, 500, [128])])
+def test_no_image_is_scored_in_a_batch_too_small_for_batch_statistics(count, batch_size, sizes):
+    batches = evaluation_batches(count, batch_size)
+    assert [b.stop - b.start for b in batches] == sizes and batches[0].start == 0 and batches[-1].stop == count
+    assert all(a.stop == b.start for a, b in zip(batches, batches[1:], strict=False))
+    with pytest.raises(ValueError, match=f"cannot score archs on 8 images: .* need >= {MIN_EVAL_BATCH} per batch"):
+        evaluation_batches(8, 500)

@@ -1,4 +1,5 @@
 import gzip
+import math
 import random
 import re
 
@@ -137,3 +138,72 @@ def test_alternative_table_loads_unchecked(tmp_path, bench):
     with pytest.raises(GroundTruthError, match="cannot load NAS-Bench-101 table") as info:
         load_nb101(bad)
     assert "\n" not in str(info.value)
+
+
+def landmarks_of(benchmark, method: str, count: int, eval_archs: int = 500):
+    """What lrnas.train.build_run does: the evaluation sample first, landmarks from outside it."""
+    from omegaconf import OmegaConf
+
+    from lrnas.evaluation.ranking import draw_eval_sample
+    from lrnas.train import choose_landmarks
+
+    cfg = OmegaConf.create({"seed": 0, "space": {"ground_truth": "cifar10_test"},
+                            "landmarks": {"method": method, "num_landmarks": count, "seed": None}})
+    reserved = set(draw_eval_sample(benchmark, eval_archs, 0, set(), "cifar10_test").archs)
+    return choose_landmarks(cfg, benchmark, nb101, reserved), reserved
+
+
+def input_to_output_share(archs) -> float:
+    """Share of cells with an input -> output edge: bit n-1 of the adjacency (row 0, last column)."""
+    bits = [arch.partition(":")[0] for arch in archs]
+    return float(np.mean([b[math.isqrt(len(b)) - 1] == "1" for b in bits]))
+
+
+def test_landmarks_are_uniform_cells_outside_the_evaluation_sample(bench):
+    uniform = set(bench.landmark_pool)
+    assert uniform == set(bench.eval_pool) and len(uniform) == 28_963
+    # The whole shipped table over-represents cells with an input -> output edge; its uniform rows do not.
+    assert round(input_to_output_share(bench.archs), 3) == 0.257 and round(input_to_output_share(uniform), 3) == 0.192
+    for method in ("fixed", "random"):
+        landmarks, reserved = landmarks_of(bench, method, 2000)
+        archs = {lm.arch for lm in landmarks}
+        assert len(archs) == 2000 and archs <= uniform and not archs & reserved, method
+    # random: 19.2% +- 2.5 standard deviations (seed 0: 20.6%; from the whole table, as before: 26.1%)
+    assert 0.17 < input_to_output_share(archs) < 0.215
+    assert [lm.accuracy for lm in landmarks] == bench.accuracies([lm.arch for lm in landmarks], "cifar10_test").tolist()
+
+
+def small_table(tmp_path, bench, rows: int = 400, uniform: int = 150):
+    """A table of ``rows`` cells taken from outside the shipped ``full`` subset, ``uniform`` of them marked full."""
+    table = bench.table.loc[bench.table["full"] == 0].sample(rows, random_state=1).drop(columns="params_m")
+    table["full"] = [1] * uniform + [0] * (rows - uniform)
+    path = tmp_path / "nb101_small.csv.gz"
+    path.write_bytes(gzip.compress(table.to_csv(index=False).encode()))
+    return path, table
+
+
+def test_pools_follow_the_configured_table(tmp_path, bench):
+    path, table = small_table(tmp_path, bench)
+    other = load_benchmark("nb101", str(path))  # what build_run loads for space.table=PATH
+    marked = set(table.loc[table["full"] == 1, "arch_str"])
+    assert set(other.eval_pool) == set(other.landmark_pool) == marked
+    landmarks, reserved = landmarks_of(other, "random", 50, eval_archs=60)
+    assert {lm.arch for lm in landmarks} <= marked - reserved and reserved <= marked
+    # A full import marks every row: then landmarks and evaluation draw from all of them.
+    table["full"] = 1
+    path = tmp_path / "nb101_all.csv.gz"
+    path.write_bytes(gzip.compress(table.to_csv(index=False).encode()))
+    assert set(load_nb101(path).landmark_pool) == set(table["arch_str"])
+
+
+def test_training_sampler_reads_no_table(monkeypatch):
+    import lrnas.benchmarks.nb101 as benchmark_module
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the NB101 sampler read a ground-truth table")
+
+    monkeypatch.setattr(benchmark_module.NB101Benchmark, "from_csv", refuse)
+    monkeypatch.setattr(benchmark_module, "load_nb101", refuse)
+    rng = random.Random(0)
+    assert all(nb101.is_valid(nb101.sample_arch(rng)) for _ in range(100))
+    assert len(nb101.fair_paths(rng)[0][0]) == nb101.NUM_VERTICES

@@ -1,7 +1,11 @@
+import itertools
 import random
 from collections import Counter
+from fractions import Fraction
 
+import numpy as np
 import pytest
+from scipy.stats import chi2_contingency
 
 from lrnas.benchmarks import load_nb101
 from lrnas.spaces import get_space, nb101, nb201
@@ -91,16 +95,112 @@ def test_module_hash_is_isomorphism_invariant():
     assert nb101.module_hash(relabelled) != nb101.module_hash(nb101.parse_arch(CELL))
 
 
-def test_sample_arch_draws_uniform_cells_whose_sizes_follow_the_space():
+def brute_force_forms(arch) -> int:
+    """Distinct upper-triangular (matrix, ops) among all relabellings of the interior vertices (the definition)."""
+    matrix, ops = arch
+    n, forms = len(matrix), set()
+    for order in itertools.permutations(range(1, n - 1)):
+        p = (0, *order, n - 1)  # vertex v moves to p[v]
+        moved = [[0] * n for _ in range(n)]
+        for u, v in itertools.product(range(n), repeat=2):
+            moved[p[u]][p[v]] = matrix[u][v]
+        if all(not moved[u][v] for u in range(n) for v in range(u + 1)):
+            labels = dict(zip(order, ops, strict=True))
+            forms.add((tuple(map(tuple, moved)), tuple(labels[v] for v in range(1, n - 1))))
+    return len(forms)
+
+
+# Unique cells (module hashes) per vertex count; they add up to NB101's 423,624.
+CELLS_BY_VERTICES = {2: 1, 3: 6, 4: 84, 5: 2441, 6: 62010, 7: 359082}
+
+
+def test_sampler_weights_count_every_small_cell_exactly_once():
+    """For n <= 5, every labelled spec: the pruned valid ones are the sampler's candidates, ``labelled_forms`` is the
+    brute-force count of a cell's forms, and the acceptance probabilities 1/c add up to 1 per module hash."""
+    for n in range(2, 6):
+        slots = [(u, v) for u in range(n) for v in range(u + 1, n)]
+        candidates, mass = set(), Counter()
+        for bits in itertools.product((0, 1), repeat=len(slots)):
+            matrix = [[0] * n for _ in range(n)]
+            for (u, v), bit in zip(slots, bits, strict=True):
+                matrix[u][v] = bit
+            arch = nb101.as_arch((matrix, ("maxpool3x3",) * (n - 2)))
+            if not nb101.is_valid(arch) or nb101.prune(arch) != arch:
+                continue
+            candidates.add(arch[0])
+            for ops in itertools.product(nb101.OPS, repeat=n - 2):
+                forms = nb101.labelled_forms((arch[0], ops))
+                assert forms == brute_force_forms((arch[0], ops))
+                mass[nb101.module_hash((arch[0], ops))] += Fraction(1, forms)
+        assert {nb101._shape(n, mask)[0] for mask in nb101._pruned_matrices(n)} == candidates
+        assert len(mass) == CELLS_BY_VERTICES[n] and set(mass.values()) == {1}
+
+
+def test_sampler_weights_add_up_to_the_423624_cells():
+    """Sum of 1/c over every candidate (pruned matrix x ops) = the number of unique cells, per vertex count."""
+    for n, cells in CELLS_BY_VERTICES.items():
+        mass = Fraction(0)
+        for mask in nb101._pruned_matrices(n):
+            _, orders, automorphisms = nb101._shape(n, mask)
+            if not automorphisms:  # every op assignment has c = orders
+                mass += Fraction(3 ** (n - 2), orders)
+            else:
+                mass += sum(Fraction(1, nb101._forms(n, mask, ops)) for ops in itertools.product(nb101.OPS,
+                                                                                              repeat=n - 2))
+        assert mass == cells, n
+    assert sum(CELLS_BY_VERTICES.values()) == nb101.NUM_ARCHS
+    rng = random.Random(0)  # the 7-vertex candidates are exactly the pruned valid matrices (checked on a sample)
+    candidates = {nb101._shape(7, mask)[0] for mask in nb101._pruned_matrices(7)}
+    for _ in range(20000):
+        matrix = tuple(tuple(int(u < v and rng.random() < 0.35) for v in range(7)) for u in range(7))
+        arch = (matrix, ("maxpool3x3",) * 5)
+        assert (nb101.is_valid(arch) and nb101.prune(arch) == arch) == (matrix in candidates)
+
+
+def nb101_random_spec(rng: random.Random) -> nb101.Arch:
+    """NB101's own sampler (nasbench.api random_spec): a uniform 7x7 upper-triangular matrix and ops until valid."""
+    while True:
+        matrix = [[int(u < v and rng.random() < 0.5) for v in range(7)] for u in range(7)]
+        pruned = nb101._valid_or_none((matrix, [rng.choice(nb101.OPS) for _ in range(5)]))
+        if pruned is not None:
+            return pruned
+
+
+def histogram_p_values(samples) -> tuple[float, float]:
+    """Chi-square p-values of two-sample tests of vertex counts (<=5, 6, 7) and edge counts (<=5, 6, 7, 8, 9) of
+    ``samples`` against the shipped table's uniform (``full``) cells."""
+    def histograms(archs):
+        vertices = np.bincount([min(max(len(matrix), 5), 7) - 5 for matrix, _ in archs], minlength=3)
+        edges = np.bincount([max(nb101.num_edges(arch), 5) - 5 for arch in archs], minlength=5)
+        return vertices, edges
+
+    full = histograms([nb101.parse_arch(arch) for arch in load_nb101().eval_pool])
+    drawn = histograms(samples)
+    return tuple(float(chi2_contingency(np.array([a, b]))[1]) for a, b in zip(drawn, full, strict=True))
+
+
+def test_sample_arch_follows_the_uniform_cells_of_the_table():
     rng = random.Random(0)
-    samples = [nb101.sample_arch(rng) for _ in range(2000)]
+    samples = [nb101.sample_arch(rng) for _ in range(20000)]
     assert all(nb101.is_valid(a) and nb101.prune(a) == a for a in samples)
-    pool = set(load_nb101().eval_pool)
-    assert all(nb101.format_arch(a) in pool for a in samples)  # the table's uniform subset
+    assert min(histogram_p_values(samples)) > 0.01  # seed 0: vertex counts p = 0.74, edge counts p = 0.07
     sizes = Counter(len(matrix) for matrix, _ in samples)
-    assert 0.80 < sizes[7] / len(samples) < 0.90 and sizes[6] > 0, sizes  # 85% of NB101's cells have 7 vertices
-    assert len(set(samples)) > 1900
+    assert 0.83 < sizes[7] / len(samples) < 0.87 and sizes[6] > 0, sizes  # 359,082 / 423,624 = 84.8% have 7
+    assert len(set(samples)) > 19000
+    shipped = set(load_nb101().table["hash"])  # the table is not consulted: 64% of the space is not in it
+    assert 0.55 < sum(nb101.module_hash(a) not in shipped for a in samples[:2000]) / 2000 < 0.73
     assert nb101.sample_arch(random.Random(3)) == nb101.sample_arch(random.Random(3))
+    # NB101's own sampler (the old lrnas one too, before it read the table) fails the same test.
+    rng = random.Random(0)
+    assert max(histogram_p_values([nb101_random_spec(rng) for _ in range(2000)])) < 1e-6
+
+
+def test_sample_arch_of_given_size():
+    rng = random.Random(1)
+    assert {len(nb101.sample_arch(rng, num_vertices=n)[0]) for n in (2, 4, 7) for _ in range(5)} == {2, 4, 7}
+    assert nb101.sample_arch(rng, num_vertices=2) == nb101.parse_arch("0100:")
+    with pytest.raises(ValueError, match="num_vertices=8: NB101 cells have 2..7 vertices"):
+        nb101.sample_arch(rng, num_vertices=8)
 
 
 @pytest.mark.parametrize("prob", [0.0, 0.05, 0.3])

@@ -1,5 +1,8 @@
 import json
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 from omegaconf import OmegaConf
@@ -8,11 +11,12 @@ from lrnas.reporting.runs import collect_runs, summarise
 
 
 def write_run(folder, seed, tau, finished=True, regularizer="none", searched=None, algorithm="spos", space="nb201",
-              test_images=2000):
+              test_images=2000, **extra):
     folder.mkdir(parents=True)
     cfg = {"seed": seed, "algorithm": {"name": algorithm}, "landmarks": {"method": "none"},
            "regularizer": {"name": regularizer}, "trainer": {"epochs": 8, "train_images": None},
            "space": {"name": space, "channels": 16, "cells_per_stage": 1}, "eval": {"num_test_images": test_images}}
+    cfg.update(extra)
     OmegaConf.save(OmegaConf.create(cfg), folder / "config.yaml")
     final = {"epoch": 8, "sample_size": 200, "kendall_tau": tau, "param_count_kendall_tau": 0.6}
     search = {"ground_truth": searched, "percentile": 90.0} if searched else None
@@ -26,8 +30,8 @@ def test_report_averages_seeds_per_configuration_and_skips_unfinished_runs(tmp_p
     write_run(tmp_path / "b/0", 0, 0.5, regularizer="landmark")
     write_run(tmp_path / "c/0", 0, 0.9, finished=False)
     runs = collect_runs(tmp_path)
-    assert sorted(runs["kendall_tau"]) == [0.1, 0.3, 0.5]
-    table = summarise(runs).set_index("regularizer")
+    assert sorted(runs.table["kendall_tau"]) == [0.1, 0.3, 0.5]
+    table = summarise(runs).set_index("regularizer.name")
     assert table.loc["none", "seeds"] == 2 and table.loc["none", "kendall_tau_mean"] == pytest.approx(0.2)
     assert table.loc["landmark", "seeds"] == 1
 
@@ -42,7 +46,7 @@ def test_report_shows_each_algorithms_searched_architecture(tmp_path):
     write_run(tmp_path / "g/0", 0, 0.2, algorithm="gdas", searched=93.0)
     write_run(tmp_path / "g/1", 1, 0.4, algorithm="gdas", searched=91.0)
     write_run(tmp_path / "f/0", 0, 0.1, algorithm="fairnas")  # from before the search phase: no search report
-    table = summarise(collect_runs(tmp_path)).set_index("algorithm")
+    table = summarise(collect_runs(tmp_path)).set_index("algorithm.name")
     assert table.loc["gdas", "searched_ground_truth_mean"] == pytest.approx(92.0)
     assert table.loc["gdas", "kendall_tau_mean"] == pytest.approx(0.3)
     assert math.isnan(table.loc["fairnas", "searched_ground_truth_mean"])
@@ -53,6 +57,67 @@ def test_report_never_averages_runs_from_different_spaces_or_budgets(tmp_path):
     write_run(tmp_path / "a/1", 1, 0.3)
     write_run(tmp_path / "nb101/0", 0, 0.9, space="nb101")
     write_run(tmp_path / "short/0", 0, 0.7, test_images=500)
-    table = summarise(collect_runs(tmp_path)).set_index(["space", "test_images"])
+    table = summarise(collect_runs(tmp_path)).set_index(["space.name", "eval.num_test_images"])
     assert table["seeds"].to_dict() == {("nb201", 2000): 2, ("nb101", 2000): 1, ("nb201", 500): 1}
     assert table.loc[("nb201", 2000), "kendall_tau_mean"] == pytest.approx(0.2)
+
+
+def lrnas(*args, cwd):
+    env = {**os.environ, "LRNAS_CACHE": str(cwd / "cache")}
+    return subprocess.run([sys.executable, "-m", "lrnas.cli", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def penalty_sweep(tmp_path_factory):
+    """Four smoke runs: seeds 0 and 1 of two landmark configurations that differ only in regularizer.penalty."""
+    workdir = tmp_path_factory.mktemp("sweep")
+    result = lrnas("train", "-m", "experiment=smoke", "trainer.epochs=1", "eval.at_epochs=[]", "search.candidates=5",
+                   "landmarks=random", "landmarks.num_landmarks=4", "regularizer=landmark",
+                   "regularizer.warmup_epochs=0", "regularizer.penalty=hinge,softplus", "seed=0,1",
+                   "hydra.sweep.dir=outputs", cwd=workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir
+
+
+def test_runs_that_differ_in_any_config_key_are_never_averaged(penalty_sweep):
+    runs = collect_runs(penalty_sweep / "outputs")
+    assert runs.keys == ["regularizer.penalty"]  # derived from the configs: no hand-kept list to forget a key in
+    table = summarise(runs).set_index("regularizer.penalty")
+    assert table["seeds"].to_dict() == {"hinge": 2, "softplus": 2}
+    for penalty, row in table.iterrows():
+        taus = runs.table.loc[runs.table["regularizer.penalty"] == penalty, "kendall_tau"]
+        assert row["kendall_tau_mean"] == pytest.approx(taus.mean())
+
+
+def test_report_command_shows_the_differing_keys_as_columns(penalty_sweep):
+    result = lrnas("report", "outputs", cwd=penalty_sweep)
+    assert result.returncode == 0, result.stderr
+    per_run, summary = result.stdout.split("\nover seeds")
+    assert "regularizer.penalty" in per_run.splitlines()[0] and "regularizer.penalty" in summary
+    assert "NaN" not in result.stdout
+
+
+def test_bookkeeping_keys_do_not_split_repeats(tmp_path):
+    """Where a run was resumed from, its device, its image cache and its checkpoint frequency leave results alone."""
+    write_run(tmp_path / "a", 0, 0.1, device="cpu", resume=None, data={"cache_dir": None},
+              trainer={"epochs": 8, "checkpoint_every_steps": None})
+    write_run(tmp_path / "b", 1, 0.3, device="cuda", resume="outputs/x", data={"cache_dir": "/scratch"},
+              trainer={"epochs": 8, "checkpoint_every_steps": 20})
+    write_run(tmp_path / "c", 2, 0.5, trainer={"epochs": 9, "checkpoint_every_steps": 20})
+    runs = collect_runs(tmp_path)
+    assert runs.keys == ["trainer.epochs"]
+    assert summarise(runs).set_index("trainer.epochs")["seeds"].to_dict() == {8: 2, 9: 1}
+
+
+def test_a_corrupt_metrics_file_is_named_and_the_other_runs_are_reported(tmp_path):
+    write_run(tmp_path / "good", 0, 0.1)
+    write_run(tmp_path / "bad", 1, 0.3)
+    corrupt = tmp_path / "bad" / "metrics.json"
+    corrupt.write_text("{oops")
+    runs = collect_runs(tmp_path)
+    assert list(runs.table["kendall_tau"]) == [0.1]
+    assert len(runs.unreadable) == 1 and runs.unreadable[0].startswith(f"{corrupt}: not valid JSON")
+    result = lrnas("report", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "0.100" in result.stdout and f"{corrupt}: not valid JSON" in result.stderr

@@ -7,6 +7,18 @@ with the architecture parameters held fixed.
 The landmark term and the ranking evaluation use *discrete* single-path forwards of each architecture through the
 same op weights (``super_net(x, arch)``), exactly as for SPOS: a landmark or evaluated architecture is scored as what
 it is, not through the relaxation, and every algorithm is ranked by the same protocol.
+
+Phases, all derived from the (1-based) epoch, so a resumed run is in the same phase as the one it continues:
+
+- ``warmup``: epochs ``1..algorithm.supernet_warmup_epochs`` train SPOS single paths (one uniformly sampled
+  architecture per step, as ``spos.py``); 0 by default. The authors' landmark runs of GDAS and PC-DARTS start so
+  (kcyu2014/nas-landmarkreg nasws/cnn/search_space/supernet.py:32-34, 53-60).
+- ``weights``: the weights train through the relaxed forward with the architecture parameters frozen.
+- ``search``: from ``algorithm.arch_start_epoch`` on, each step first updates the architecture parameters on a
+  held-out batch. ``arch_start_epoch: null`` keeps lrnas's rule (GDAS: right after the SPOS warm-up; PC-DARTS: after
+  ``warmup_fraction`` of the epochs).
+
+    lrnas train experiment=paper_nb201_gdas_landmark data.root=PATH    # 100 SPOS, 300 frozen-alpha, 50 search epochs
 """
 from __future__ import annotations
 
@@ -31,6 +43,29 @@ class Differentiable(Algorithm):
         initial = ARCH_INIT_SCALE * torch.randn(space.NUM_EDGES, len(space.OPS), generator=seeded_generator(rng))
         self.alpha = torch.nn.Parameter(initial.to(device))
         self.arch_parameters = [self.alpha]
+        self.phase = "search"  # set from the epoch by start_epoch
+
+    def first_arch_epoch(self, epochs: int) -> int:
+        """The first epoch that updates the architecture parameters when ``arch_start_epoch`` is null."""
+        return self.warmup_epochs + 1
+
+    @property
+    def warmup_epochs(self) -> int:
+        return self.cfg.get("supernet_warmup_epochs", 0)
+
+    def arch_start(self, epochs: int) -> int:
+        start = self.cfg.get("arch_start_epoch")
+        return self.first_arch_epoch(epochs) if start is None else start
+
+    def start_epoch(self, epoch: int, epochs: int) -> None:
+        """The phase of ``epoch`` (1-based): SPOS warm-up, frozen-alpha weight training, or the alpha search."""
+        if epoch <= self.warmup_epochs:
+            self.phase = "warmup"
+        elif epoch < self.arch_start(epochs):
+            self.phase = "weights"
+        else:
+            self.phase = "search"
+        self.updates_arch = self.phase == "search"
 
     def build_arch_optimizer(self) -> None:
         """Adam on the architecture parameters (call once subclasses have added theirs)."""
@@ -50,6 +85,12 @@ class Differentiable(Algorithm):
         self.arch_optimizer.step()
 
     def backward(self, super_net, images: torch.Tensor, labels: torch.Tensor) -> StepResult:
+        if self.phase == "warmup":  # SPOS: one uniformly sampled path
+            arch = self.space.sample_arch(self.rng)
+            logits = super_net(images, arch)
+            loss = F.cross_entropy(logits, labels)
+            loss.backward()
+            return StepResult(loss.detach(), (logits.argmax(1) == labels).sum(), len(labels), (arch,))
         logits = self.mixed_logits(super_net, images, train_arch=False)
         loss = F.cross_entropy(logits, labels)
         loss.backward()
@@ -57,7 +98,9 @@ class Differentiable(Algorithm):
         argmax = self.alpha.detach().argmax(-1)
         return StepResult(loss.detach(), (logits.argmax(1) == labels).sum(), len(labels), (argmax,))
 
-    def name_path(self, path: torch.Tensor) -> str:
+    def name_path(self, path) -> str:
+        if not isinstance(path, torch.Tensor):  # a SPOS warm-up step's sampled architecture
+            return self.space.format_arch(path)
         argmax = tuple(self.space.OPS[k] for k in path.tolist())
         return f"{self.space.format_arch(argmax)} (the argmax of the relaxed super-net)"
 
@@ -71,7 +114,7 @@ class Differentiable(Algorithm):
     def describe(self) -> dict:
         probabilities = self.op_probabilities()
         return {"argmax_arch": self.space.format_arch(self.argmax_arch()),
-                "argmax_probability": float(np.prod(probabilities.max(1)))}
+                "argmax_probability": float(np.prod(probabilities.max(1))), "phase": self.phase}
 
     def state_dict(self) -> dict:
         return {"arch_parameters": [p.detach().cpu() for p in self.arch_parameters],

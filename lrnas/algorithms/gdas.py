@@ -3,9 +3,13 @@
 Each forward draws Gumbel noise g and picks ``k = argmax(log_softmax(alpha) + g)`` per edge; only op k runs, scaled
 by the hard one-hot ``h = onehot(k) - p.detach() + p`` with ``p = softmax((log_softmax(alpha) + g) / tau)``, so the
 forward is a discrete path and the gradient still reaches alpha. ``tau`` falls linearly from ``algorithm.tau_max`` to
-``algorithm.tau_min`` over the epochs (10 -> 0.1 in the paper). Picking the op needs the noisy logits on the host:
-one small device-to-host copy per forward. See ``differentiable.py`` for the bilevel step and the discrete forwards
-used by landmarks and ranking.
+``algorithm.tau_min`` over the epochs that update alpha (10 -> 0.1 over the search in the GDAS paper) and is
+``tau_max`` before them; with lrnas's default phases alpha trains from epoch 1, so that is every epoch. The authors'
+landmark code instead anneals over a fixed 35 epochs counted from epoch 0 (kcyu2014/nas-landmarkreg
+nasws/cnn/policy/gdas_policy/gdas_search_policy.py:9-12 with configs.py:4), so tau is negative from epoch 35 on,
+through their whole frozen-alpha phase and search; lrnas does not reproduce that defect.
+Picking the op needs the noisy logits on the host: one small device-to-host copy per forward. See
+``differentiable.py`` for the phases, the bilevel step and the discrete forwards used by landmarks and ranking.
 
     lrnas train algorithm=gdas experiment=smoke
 """
@@ -25,8 +29,8 @@ class GDAS(Differentiable):
         self.updates_arch = True
 
     def start_epoch(self, epoch: int, epochs: int) -> None:
-        progress = (epoch - 1) / (epochs - 1) if epochs > 1 else 1.0
-        self.tau = self.cfg.tau_max - (self.cfg.tau_max - self.cfg.tau_min) * progress
+        super().start_epoch(epoch, epochs)
+        self.tau = gumbel_temperature(epoch, self.arch_start(epochs), epochs, self.cfg.tau_max, self.cfg.tau_min)
 
     def hard_weights(self, alpha: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
         """Straight-through one-hot weights and the op index each edge runs."""
@@ -43,3 +47,13 @@ class GDAS(Differentiable):
 
     def describe(self) -> dict:
         return {**super().describe(), "gumbel_tau": self.tau}
+
+
+def gumbel_temperature(epoch: int, first: int, last: int, tau_max: float, tau_min: float) -> float:
+    """tau for the 1-based ``epoch``: ``tau_max`` before and at epoch ``first`` (the first that updates alpha), then
+    linear to ``tau_min`` at epoch ``last``; a search of one epoch runs at ``tau_min``. Never below ``tau_min``."""
+    if epoch < first:
+        return tau_max
+    if last <= first:
+        return tau_min
+    return tau_min + (tau_max - tau_min) * max(0.0, 1 - (epoch - first) / (last - first))  # exact at both ends

@@ -4,7 +4,10 @@ Every edge mixes all ops with ``softmax(alpha[e])`` on a random 1/K of its input
 ``algorithm.partial_channels``) and passes the rest through; node j sums its incoming edges weighted by
 ``softmax(beta)`` over those edges. Weights train on the training half; alpha and beta train first-order with Adam
 on the held-out half, after a weights-only warm-up (``algorithm.warmup_fraction`` of the epochs; 15 of 50 in the
-paper). See ``differentiable.py`` for how landmarks and ranking use discrete forwards.
+paper). ``algorithm.edge_normalization=false`` drops beta (the authors' NB201 landmark code has none); with
+``space.supernet.cell_type=partial_channel`` the ops run on the first 1/K channels with a channel shuffle, as the
+authors' cell (``lrnas/supernets/nb201_partial.py``). See ``differentiable.py`` for the phases and for how landmarks
+and ranking use discrete forwards.
 
     lrnas train algorithm=pcdarts experiment=smoke
 """
@@ -21,14 +24,16 @@ class PCDARTS(Differentiable):
         super().__init__(space, rng, cfg, device, generator)
         self.beta = torch.nn.Parameter(ARCH_INIT_SCALE * torch.randn(space.NUM_EDGES, generator=seeded_generator(rng))
                                        .to(device))
-        self.arch_parameters.append(self.beta)
+        self.edge_normalization = cfg.get("edge_normalization", True)
+        if self.edge_normalization:
+            self.arch_parameters.append(self.beta)
         self.build_arch_optimizer()
         # Edges grouped by target node: edge normalisation is a softmax over each node's incoming edges.
         targets = [target for target, _ in space.EDGES]
         self.node_edges = [[e for e, t in enumerate(targets) if t == node] for node in sorted(set(targets))]
 
-    def start_epoch(self, epoch: int, epochs: int) -> None:
-        self.updates_arch = epoch > round(self.cfg.warmup_fraction * epochs)
+    def first_arch_epoch(self, epochs: int) -> int:
+        return max(self.warmup_epochs, round(self.cfg.warmup_fraction * epochs)) + 1
 
     def edge_weights(self, beta: torch.Tensor) -> torch.Tensor:
         weights = torch.empty_like(beta)
@@ -38,5 +43,6 @@ class PCDARTS(Differentiable):
 
     def mixed_logits(self, super_net, images, train_arch: bool):
         alpha, beta = (self.alpha, self.beta) if train_arch else (self.alpha.detach(), self.beta.detach())
-        return super_net.forward_mixed(images, F.softmax(alpha, dim=-1), edge_weights=self.edge_weights(beta),
+        edge_weights = self.edge_weights(beta) if self.edge_normalization else None
+        return super_net.forward_mixed(images, F.softmax(alpha, dim=-1), edge_weights=edge_weights,
                                        partial_channels=self.cfg.partial_channels, generator=self.generator)

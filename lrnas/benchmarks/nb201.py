@@ -75,6 +75,11 @@ class NB201Benchmark(TableBenchmark):
         """The archs an evaluation sample is drawn from: all of them (the table is the whole space)."""
         return list(self._archs)
 
+    @property
+    def landmark_pool(self) -> list[str]:
+        """The archs landmarks are drawn from, once the evaluation sample is removed: all of them."""
+        return list(self._archs)
+
     def index_of(self, arch: ArchLike) -> int:
         """NB201 index of an arch string (or 6-tuple, or index); InvalidArch/ValueError say what is wrong."""
         if isinstance(arch, str):

@@ -22,7 +22,6 @@ import multiprocessing
 import os
 import pickle
 import tarfile
-import tempfile
 import urllib.request
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
@@ -31,6 +30,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 from tqdm import tqdm
+
+from ..records import atomic_write
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -241,15 +242,13 @@ def _checked(where: str, images: np.ndarray, labels: np.ndarray) -> tuple[np.nda
 
 
 def _save_atomic(path: Path, data: CIFAR10) -> None:
-    # Write a temp file then rename: a crash or a concurrent run never leaves a half-written cache behind.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
+    # A temp file then a rename (respecting the umask): a crash or a concurrent run never leaves a half-written cache.
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
             np.savez(f, train_images=data.train_images, train_labels=data.train_labels,
                      test_images=data.test_images, test_labels=data.test_labels, source=np.str_(data.source))
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+
+    atomic_write(path, write)
 
 
 # --- download ---------------------------------------------------------------------------------------------------
@@ -258,22 +257,19 @@ def _download_official(root: str | os.PathLike, cache: Path, download: Downloade
     archive = cache / "cifar-10-python.tar.gz"
     if archive.is_file():  # only ever renamed into place after its MD5 matched
         return archive
-    fd, tmp = tempfile.mkstemp(dir=cache, prefix=archive.name, suffix=".part")
-    os.close(fd)
-    tmp = Path(tmp)
-    try:
+
+    def fetch_and_check(tmp: Path) -> None:
         download(URL, tmp)
         md5 = hashlib.md5(tmp.read_bytes()).hexdigest()
         if md5 != MD5:
             raise DataNotFoundError(f"downloaded {URL} has MD5 {md5}, expected {MD5}; deleted it: retry, or put "
                                     f"CIFAR-10 at data.root={str(root)!r}")
-        os.replace(tmp, archive)
+    try:
+        atomic_write(archive, fetch_and_check)
     except OSError as e:  # urllib's URLError is an OSError: offline, DNS, HTTP errors, timeouts
         reason = " ".join(str(e).split())
         raise DataNotFoundError(f"data.root={str(root)!r} holds no CIFAR-10: {LAYOUTS_HINT}; "
                                 f"download failed (offline? {reason})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
     return archive
 
 

@@ -135,6 +135,8 @@ def lambda_at(
     - ``ramp_epochs`` (the authors' ``landmark_warmup_epoch``; 0 = off, their NB201 ablation script used 10): for the
       schedules without "increase" in the name, the first ``ramp_epochs`` regularised epochs get
       ``lam * (t + 2) / (ramp_epochs + 1)`` and the schedule then runs over the remaining ``T - ramp_epochs``.
+    - Epochs past ``total_epochs`` (``regularizer.schedule_epochs`` shorter than the run) keep the schedule's last
+      value.
     """
     if schedule not in SCHEDULES:
         raise ValueError(f"regularizer.schedule={schedule!r} is unknown; valid: {', '.join(SCHEDULES)}")
@@ -148,14 +150,19 @@ def lambda_at(
     if schedule == "constant":
         factor = 1.0
     elif schedule == "cosine_increase":
-        factor = (1 - math.cos(math.pi * (t + 1) / (span if reach_nominal else total_epochs))) / 2
+        factor = (1 - math.cos(math.pi * min(1.0, (t + 1) / (span if reach_nominal else total_epochs)))) / 2
     elif schedule == "cosine_decrease":
-        factor = (1 + math.cos(math.pi * (t + 1) / span)) / 2
+        factor = (1 + math.cos(math.pi * min(1.0, (t + 1) / span))) / 2
     else:
         levels = (0.0, 0.01, 0.1, 1.0) if schedule == "linear_step_increase" else (1.0, 0.1, 0.01, 0.001)
         bounds = (span // 4, span // 2, span // 4 * 3)  # the authors' if/elif chain, quirks of tiny T included
         factor = levels[next((i for i, bound in enumerate(bounds) if t < bound), 3)]
     return lam * factor
+
+
+def schedule_epochs(reg, run_epochs: int) -> int:
+    """The epochs λ's schedule spans: ``regularizer.schedule_epochs``, or the whole run (null, the default)."""
+    return reg.get("schedule_epochs") or run_epochs
 
 
 class LandmarkRegularizer:
@@ -169,7 +176,7 @@ class LandmarkRegularizer:
     ZERO_WHEN_ORDERED = ("hinge",)
 
     def __init__(self, landmarks, archs, reg, total_epochs: int, rng: random.Random):
-        self.reg, self.total_epochs, self.rng = reg, total_epochs, rng
+        self.reg, self.total_epochs, self.rng = reg, schedule_epochs(reg, total_epochs), rng
         self.set_landmarks(landmarks, archs)
 
     def add_landmarks(self, landmarks, archs) -> None:

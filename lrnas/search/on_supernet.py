@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from lrnas.benchmarks import GroundTruthError
 from lrnas.evaluation.ranking import supernet_accuracies
+from lrnas.seeding import stream_seed
 
 from . import run_search, top_k_by_probability
 
@@ -26,7 +27,8 @@ log = logging.getLogger(__name__)
 
 def search_supernet(super_net, algorithm, space, benchmark, metric: str, search_cfg, images, labels,
                     batch_size: int, seed: int) -> tuple[dict, pd.DataFrame]:
-    """Search, and return the report (for metrics.json) and one row per candidate (for search.csv)."""
+    """Search, and return the report (for metrics.json) and one row per candidate (for search.csv). ``seed`` is the
+    run's: the search draws from its own stream of it, never the training sampler's."""
     top_k = search_cfg.top_k
     if algorithm.differentiable:
         ranked = top_k_by_probability(algorithm.op_probabilities(), space.OPS, top_k)
@@ -38,7 +40,7 @@ def search_supernet(super_net, algorithm, space, benchmark, metric: str, search_
             bar.update(1)
             return float(supernet_accuracies(super_net, [arch], images, labels, batch_size, progress=False)[0])
 
-        result = run_search(search_cfg, space, fitness, random.Random(seed))
+        result = run_search(search_cfg, space, fitness, random.Random(stream_seed(seed, "search")))
         bar.close()
         method, score_name = f"{search_cfg.name} search over {len(result.evaluated)} candidates", "supernet_fitness"
         ranked, evaluated = result.top(top_k), result.evaluated
@@ -48,20 +50,21 @@ def search_supernet(super_net, algorithm, space, benchmark, metric: str, search_
     every_ground_truth = benchmark.table[metric].to_numpy()
     top = [space.format_arch(arch) for arch, _ in ranked]
     top_truth = ground_truth(benchmark, top, metric)
+    known = not np.isnan(top_truth[0])  # False: not in the ground-truth table (NB101 ships 151,644 cells)
     report = {
         "method": method,
         "arch": top[0],
-        "ground_truth": float(top_truth[0]),  # NaN: not in the ground-truth table (NB101 ships 151,644 cells)
-        "percentile": float("nan") if np.isnan(top_truth[0])
-        else float(100 * np.mean(every_ground_truth <= top_truth[0])),  # among every cell of the table
+        "ground_truth": float(top_truth[0]) if known else None,  # null in metrics.json, never NaN
+        "percentile": float(100 * np.mean(every_ground_truth <= top_truth[0])) if known else None,  # among every cell
         f"top{top_k}_archs": top,
         f"top{top_k}_mean_ground_truth": float(np.nanmean(top_truth)) if not np.isnan(top_truth).all() else None,
         f"top{top_k}_with_ground_truth": int((~np.isnan(top_truth)).sum()),
         "space_best_ground_truth": float(every_ground_truth.max()),
     }
-    log.info("search (%s): chose %s, ground truth %.2f%% (percentile %.1f of %d cells; the best is %.2f%%); "
-             "mean ground truth of its top %d: %s", method, report["arch"], report["ground_truth"],
-             report["percentile"], len(every_ground_truth), report["space_best_ground_truth"], len(top),
+    chosen = (f"ground truth {report['ground_truth']:.2f}% (percentile {report['percentile']:.1f} of "
+              f"{len(every_ground_truth)} cells; the best is {report['space_best_ground_truth']:.2f}%)" if known
+              else "not in the ground-truth table")
+    log.info("search (%s): chose %s, %s; mean ground truth of its top %d: %s", method, report["arch"], chosen, len(top),
              _percent(report[f"top{top_k}_mean_ground_truth"], report[f"top{top_k}_with_ground_truth"], len(top)))
     return report, candidates
 

@@ -8,6 +8,12 @@ input -> output path) in the slots of their original index, with NB101's channel
 split the cell's output channels (their concatenation is the output), the others take the widest of their
 successors, and every op uses the leading slice of its slot's full-width weights.
 
+BN uses batch statistics in train and eval mode. ``bn_affine=False`` (lrnas's default): no scale or shift.
+``bn_affine=True`` (the authors' NB101 super-net, nasws/cnn/search_space/nasbench101/operations.py:297-301): every conv
+weight has a BN scale and shift of its full output width, sliced to the vertex's channels like the weight. Since only
+live vertices run and every live vertex has an input, the fast forward equals running the pruned cell in either
+variant (tests/test_nb101_supernet.py checks outputs and gradients on random cells).
+
     >>> import random, torch
     >>> from lrnas.spaces import nb101
     >>> from lrnas.supernets.nb101 import NB101SuperNet
@@ -29,16 +35,23 @@ CONV_OPS = {"conv3x3-bn-relu": "conv3x3", "conv1x1-bn-relu": "conv1x1"}  # op ->
 _PLAN_CACHE_SIZE = 4096
 
 
-def _batch_norm(x: torch.Tensor) -> torch.Tensor:
-    # Batch statistics and no affine parameters, in train and eval mode (as the NB201 super-net): a slice of
-    # channels needs no sliced BN state, and no path is evaluated with statistics accumulated by other paths.
-    return F.batch_norm(x, None, None, training=True)
+def _batch_norm(x: torch.Tensor, affine: torch.Tensor | None = None) -> torch.Tensor:
+    # Batch statistics in train and eval mode (as the NB201 super-net): a slice of channels needs no sliced running
+    # statistics, and no path is evaluated with statistics accumulated by other paths. ``affine``: rows scale, shift.
+    scale, shift = (None, None) if affine is None else affine[:, : x.shape[1]]
+    return F.batch_norm(x, None, None, scale, shift, training=True)
 
 
-def _conv_bn_relu(x: torch.Tensor, weight: torch.Tensor, out_channels: int) -> torch.Tensor:
+def _bn_affine(channels: int) -> nn.Parameter:
+    """BN scale (row 0, ones) and shift (row 1, zeros) of a full-width conv; a vertex uses the leading columns."""
+    return nn.Parameter(torch.stack([torch.ones(channels), torch.zeros(channels)]))
+
+
+def _conv_bn_relu(x: torch.Tensor, weight: torch.Tensor, out_channels: int,
+                  affine: torch.Tensor | None = None) -> torch.Tensor:
     """Conv with the leading ``out_channels`` x ``x.shape[1]`` slice of a full-width weight, then BN and ReLU."""
     weight = weight[:out_channels, : x.shape[1]]
-    return F.relu(_batch_norm(F.conv2d(x, weight, padding=weight.shape[-1] // 2)))
+    return F.relu(_batch_norm(F.conv2d(x, weight, padding=weight.shape[-1] // 2), affine))
 
 
 def live_vertices(matrix) -> list[int]:
@@ -91,19 +104,40 @@ class CellPlan:
              bool(matrix[v][n - 1]))
             for v in live[1:-1]
         ]
+        # A live vertex is reached from the input, so it always has an input: no vertex runs BN on zeros (which would
+        # give affine BN's shift, not zero, and differ from NB101's pruned cell).
+        assert all(inputs or from_input for _, _, _, inputs, from_input, _ in self.vertices), arch
         self.input_to_output = bool(matrix[0][n - 1])
 
 
 class NB101Cell(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int):
+    WEIGHTS = ("conv3x3", "conv1x1", "input_projection")  # one full-width conv weight per interior slot each
+
+    def __init__(self, in_channels: int, out_channels: int, bn_affine: bool = False):
         super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
+        self.in_channels, self.out_channels, self.bn_affine = in_channels, out_channels, bn_affine
         full = lambda k, c_in: nn.Parameter(nn.init.kaiming_normal_(torch.empty(out_channels, c_in, k, k)))  # noqa: E731
         self.conv3x3 = nn.ParameterList(full(3, out_channels) for _ in range(INTERIOR_SLOTS))
         self.conv1x1 = nn.ParameterList(full(1, out_channels) for _ in range(INTERIOR_SLOTS))
         self.input_projection = nn.ParameterList(full(1, in_channels) for _ in range(INTERIOR_SLOTS))
         self.output_projection = full(1, in_channels)
+        if bn_affine:  # e.g. conv3x3_bn[slot - 1] is the BN of conv3x3[slot - 1]
+            for name in self.WEIGHTS:
+                setattr(self, f"{name}_bn", nn.ParameterList(_bn_affine(out_channels) for _ in range(INTERIOR_SLOTS)))
+            self.output_projection_bn = _bn_affine(out_channels)
         self._plans: dict[Arch, CellPlan] = {}
+
+    def weights(self, name: str, slot: int | None = None) -> list[nn.Parameter]:
+        """The conv weight ``name`` (one of WEIGHTS) of vertex ``slot``, then its BN's scale and shift if affine;
+        ``slot=None``: the output projection's."""
+        if slot is None:
+            return [self.output_projection, self.output_projection_bn] if self.bn_affine else [self.output_projection]
+        used = [getattr(self, name)[slot - 1]]
+        return used + [getattr(self, f"{name}_bn")[slot - 1]] if self.bn_affine else used
+
+    def _conv(self, x: torch.Tensor, name: str, slot: int | None, channels: int) -> torch.Tensor:
+        weight, *affine = self.weights(name, slot)
+        return _conv_bn_relu(x, weight, channels, *affine)
 
     def plan(self, arch: Arch) -> CellPlan:
         plan = self._plans.get(arch)
@@ -121,48 +155,52 @@ class NB101Cell(nn.Module):
             # NB101 truncates wider predecessors to this vertex's channels; its rule makes them at least as wide.
             fan_in = [values[u][:, :channels] for u in inputs]
             if from_input:
-                fan_in.append(_conv_bn_relu(x, self.input_projection[slot - 1], channels))
+                fan_in.append(self._conv(x, "input_projection", slot, channels))
             h = fan_in[0] if len(fan_in) == 1 else sum(fan_in)
             if op in CONV_OPS:
-                h = _conv_bn_relu(h, getattr(self, CONV_OPS[op])[slot - 1], channels)
+                h = self._conv(h, CONV_OPS[op], slot, channels)
             else:
                 h = F.max_pool2d(h, 3, stride=1, padding=1)
             values[slot] = h
             if to_output:
                 concatenated.append(h)
         if not concatenated:  # input -> output only
-            return _conv_bn_relu(x, self.output_projection, self.out_channels)
+            return self._conv(x, "output_projection", None, self.out_channels)
         out = torch.cat(concatenated, 1) if len(concatenated) > 1 else concatenated[0]
         if plan.input_to_output:
-            out = out + _conv_bn_relu(x, self.output_projection, self.out_channels)
+            out = out + self._conv(x, "output_projection", None, self.out_channels)
         return out
 
     def path_parameters(self, arch: Arch) -> list[nn.Parameter]:
         plan, used = self.plan(arch), []
         for slot, op, _, _, from_input, _ in plan.vertices:
             if op in CONV_OPS:
-                used.append(getattr(self, CONV_OPS[op])[slot - 1])
+                used += self.weights(CONV_OPS[op], slot)
             if from_input:
-                used.append(self.input_projection[slot - 1])
+                used += self.weights("input_projection", slot)
         if plan.input_to_output or not plan.vertices:
-            used.append(self.output_projection)
+            used += self.weights("output_projection")
         return used
 
 
 class NB101SuperNet(nn.Module):
-    """Super-net over NB101 cells; ``forward(x, arch)`` runs ``arch`` (one cell spec shared by all cells)."""
+    """Super-net over NB101 cells; ``forward(x, arch)`` runs ``arch`` (one cell spec shared by all cells).
+
+    ``bn_affine``: every BN (stem included) has a scale and shift, as in the authors' super-net (module docstring).
+    """
 
     def __init__(self, C: int = 128, N: int = 3, num_classes: int = 10, channels_last: bool = True,
-                 amp: bool = False):
+                 amp: bool = False, bn_affine: bool = False):
         super().__init__()
         self.amp = amp
         self.stem = nn.Conv2d(3, C, 3, padding=1, bias=False)
+        self.stem_bn = _bn_affine(C) if bn_affine else None
         self.cells = nn.ModuleList()
         in_channels = C
         for stack in range(3):
             out_channels = C * 2**stack
             for _ in range(N):
-                self.cells.append(NB101Cell(in_channels, out_channels))
+                self.cells.append(NB101Cell(in_channels, out_channels, bn_affine))
                 in_channels = out_channels
         self.downsample_before = {N, 2 * N}  # cell indices that start stacks 2 and 3
         self.classifier = nn.Linear(in_channels, num_classes)
@@ -171,7 +209,7 @@ class NB101SuperNet(nn.Module):
 
     def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            x = F.relu(_batch_norm(self.stem(x)))
+            x = F.relu(_batch_norm(self.stem(x), self.stem_bn))
             for index, cell in enumerate(self.cells):
                 if index in self.downsample_before:
                     x = F.max_pool2d(x, 2, stride=2)
@@ -181,4 +219,9 @@ class NB101SuperNet(nn.Module):
     def path_parameters(self, arch: Arch) -> list[nn.Parameter]:
         """Parameters ``arch`` uses (whole tensors: its slices get gradients, the rest zeros)."""
         used = [p for cell in self.cells for p in cell.path_parameters(arch)]
-        return [*self.stem.parameters(), *used, *self.classifier.parameters()]
+        stem = [*self.stem.parameters(), *([self.stem_bn] if self.stem_bn is not None else [])]
+        return [*stem, *used, *self.classifier.parameters()]
+
+    def parameter_count(self, arch: Arch) -> int:
+        """Elements of the parameters ``arch`` uses, whole tensors (those that get a gradient), BN's included."""
+        return sum(p.numel() for p in self.path_parameters(arch))

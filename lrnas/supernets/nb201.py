@@ -41,44 +41,60 @@ def _relu_conv_bn(c_in: int, c_out: int, kernel: int, stride: int = 1, affine: b
     )
 
 
-# One factory per op except `none`, which has no module: its edges are skipped. Cell-op BN is affine=False,
-# as in NB201's search models.
-_OP_MODULES = {
-    "skip_connect": lambda c: nn.Identity(),
-    "nor_conv_1x1": lambda c: _relu_conv_bn(c, c, 1, affine=False),
-    "nor_conv_3x3": lambda c: _relu_conv_bn(c, c, 3, affine=False),
-    "avg_pool_3x3": lambda c: nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
-}
+CONV_OPS = ("nor_conv_1x1", "nor_conv_3x3")
+
+
+def _op_modules(channels: int, bn_affine: bool) -> nn.ModuleDict:
+    """One module per op except ``none``, which has none: its edges add exact zeros and are skipped."""
+    return nn.ModuleDict({
+        "skip_connect": nn.Identity(),
+        "nor_conv_1x1": _relu_conv_bn(channels, channels, 1, affine=bn_affine),
+        "nor_conv_3x3": _relu_conv_bn(channels, channels, 3, affine=bn_affine),
+        "avg_pool_3x3": nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+    })
 
 
 @functools.cache
-def active_edges(arch: Arch) -> tuple[tuple[int, int, int, str], ...]:
-    """(edge index, target, source, op) of the edges that run for ``arch``, in an order that completes every
-    node before it is read. An edge runs if its op is not ``none``, its source is reachable from the cell
-    input and its target reaches the output node; the others would only add zeros or feed dead ends."""
+def active_edges(arch: Arch, bn_affine: bool = False) -> tuple[tuple[int, int, int, str], ...]:
+    """(edge index, target, source, op) of the edges whose output reaches the cell output, in an order that completes
+    every node before it is read. The rest add exact zeros or feed dead ends, so skipping them leaves the output and
+    every gradient as a full forward (every edge run, ``none`` as zeros) computes them.
+
+    A node is zero when nothing non-zero flows into it. skip and avg-pool map zeros to zeros, and so does
+    ReLU-conv-BN without affine parameters; with ``bn_affine`` it maps zeros to BN's bias, so a conv edge reading a
+    zero node still runs (on zeros: ``SearchCell.forward`` feeds them) and its node is not zero."""
     if len(arch) != NUM_EDGES or any(op not in OPS for op in arch):
         raise InvalidArch(f"{arch!r} is not a tuple of {NUM_EDGES} ops from {', '.join(OPS)}")
     live = [(e, t, s, op) for e, ((t, s), op) in enumerate(zip(EDGES, arch, strict=True)) if op != "none"]
-    reached = {0}
-    for _, t, s, _ in live:  # EDGES is ordered by target, so sources are settled before they are read
-        if s in reached:
-            reached.add(t)
+    makes_bias = (lambda op: op in CONV_OPS) if bn_affine else (lambda op: False)
+    nonzero = {0}
+    for _, t, s, op in live:  # EDGES is ordered by target, so sources are settled before they are read
+        if s in nonzero or makes_bias(op):
+            nonzero.add(t)
+    runs = [edge for edge in live if edge[2] in nonzero or makes_bias(edge[3])]
     useful = {OUTPUT_NODE}
-    for _, t, s, _ in reversed(live):
+    for _, t, s, _ in reversed(runs):
         if t in useful:
             useful.add(s)
-    return tuple(edge for edge in live if edge[2] in reached and edge[1] in useful)
+    return tuple(edge for edge in runs if edge[1] in useful)
 
 
 class SearchCell(nn.Module):
-    """NB201 cell: node j = sum over i < j of op_ji(node i); the output is node 3, or zeros if it is absent."""
+    """NB201 cell: node j = sum over i < j of op_ji(node i); the output is node 3. One op set per edge.
 
-    def __init__(self, channels: int):
+    ``bn_affine`` gives the convs' BN a learnable scale and bias (the authors' choice) or none (NB201's search models,
+    lrnas's default)."""
+
+    OP_SET = tuple(range(NUM_EDGES))  # the op set (index into self.ops) each edge, in EDGES order, runs
+
+    def __init__(self, channels: int, bn_affine: bool = False):
         super().__init__()
-        self.ops = nn.ModuleList(
-            nn.ModuleDict({name: make(channels) for name, make in _OP_MODULES.items()}) for _ in EDGES
-        )
+        self.bn_affine = bn_affine
+        self.ops = nn.ModuleList(_op_modules(channels, bn_affine) for _ in range(max(self.OP_SET) + 1))
         self._plans: dict[Arch, list[tuple[int, int, nn.Module]]] = {}
+
+    def edge_ops(self, edge: int) -> nn.ModuleDict:
+        return self.ops[self.OP_SET[edge]]
 
     def plan(self, arch: Arch) -> list[tuple[int, int, nn.Module]]:
         """(target, source, module) for each edge that runs; cached so forward does no graph work."""
@@ -86,18 +102,19 @@ class SearchCell(nn.Module):
         if plan is None:
             if len(self._plans) >= _PLAN_CACHE_SIZE:
                 self._plans.clear()
-            plan = self._plans[arch] = [(t, s, self.ops[e][op]) for e, t, s, op in active_edges(arch)]
+            plan = self._plans[arch] = [(t, s, self.edge_ops(e)[op])
+                                        for e, t, s, op in active_edges(arch, self.bn_affine)]
         return plan
 
     def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
         nodes: list[torch.Tensor | None] = [x, None, None, None]
         for target, source, module in self.plan(arch):
-            y = module(nodes[source])
+            h = nodes[source]
+            y = module(torch.zeros_like(x) if h is None else h)  # a zero node feeding an affine conv (see plan)
             # Out of place: skip_connect returns its input, which other edges still read.
             nodes[target] = y if nodes[target] is None else nodes[target] + y
         out = nodes[OUTPUT_NODE]
         return torch.zeros_like(x) if out is None else out
-
 
     def forward_mixed(self, x: torch.Tensor, op_weights: torch.Tensor, edge_weights: torch.Tensor | None = None,
                       selected: list[int] | None = None, partial_channels: int = 1,
@@ -129,30 +146,45 @@ class SearchCell(nn.Module):
     def _selected_op(self, edge: int, k: int, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         others = weights.sum() - weights[k]  # exactly 0 in value; carries the gradient of the unselected weights
         op = OPS[k]
-        y = torch.zeros_like(x) if op == "none" else self.ops[edge][op](x)
+        y = torch.zeros_like(x) if op == "none" else self.edge_ops(edge)[op](x)
         return weights[k] * y + others
 
     def _partial_mixed_op(self, edge: int, x: torch.Tensor, weights: torch.Tensor, partial_channels: int,
                           generator: torch.Generator | None) -> torch.Tensor:
         channels = x.shape[1]
+        ops = self.edge_ops(edge)
         if partial_channels == 1:
-            return sum(w * self.ops[edge][op](x) for w, op in zip(weights, OPS, strict=True) if op != "none")
+            return sum(w * ops[op](x) for w, op in zip(weights, OPS, strict=True) if op != "none")
         # A random channel subset rather than PC-DARTS's first 1/K after a fixed shuffle: the ops are full width and
         # shared with the discrete forward, and a fixed slice would only ever train one corner of each weight.
         index = torch.randperm(channels, generator=generator, device=x.device)[: channels // partial_channels]
         part = x.index_select(1, index)
-        mixed = sum(w * _sliced_op(self.ops[edge][op], part, index) for w, op in zip(weights, OPS, strict=True)
-                    if op != "none")
+        mixed = sum(w * _sliced_op(ops[op], part, index) for w, op in zip(weights, OPS, strict=True) if op != "none")
         return x.index_copy(1, index, mixed)
+
+
+class OpOnNodeSearchCell(SearchCell):
+    """The authors' NB201 super-net cell (``SearchCellOnNode``, kcyu2014/nas-landmarkreg nasws/cnn/search_space/
+    nasbench201/lib/models/cell_searchs/search_cells.py:215-253): node i holds op sets for its edges from nodes 0 and
+    1 only, and every edge i<-j with j >= 2 reuses i<-1's. On NB201 edge 3<-2 shares 3<-1's ops: 5 op sets."""
+
+    OP_SET = (0, 1, 2, 3, 4, 4)
+
+
+from lrnas.supernets.nb201_partial import PartialChannelSearchCell  # noqa: E402 (subclasses SearchCell above)
+
+CELL_TYPES = {"per_edge": SearchCell, "op_on_node": OpOnNodeSearchCell, "partial_channel": PartialChannelSearchCell}
 
 
 def _sliced_op(module: nn.Module, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """``module`` applied to the channels ``index`` of its input, with the matching slice of its conv weights."""
     if not isinstance(module, nn.Sequential):  # skip_connect and avg_pool are channel-wise already
         return module(x)
-    _, conv, bn = module  # ReLU-Conv-BN; cell BN has no affine parameters and no running statistics
+    _, conv, bn = module  # ReLU-Conv-BN with batch statistics (no running statistics)
     weight = conv.weight.index_select(0, index).index_select(1, index)
-    return F.batch_norm(F.conv2d(F.relu(x), weight, padding=conv.padding), None, None, training=True, eps=bn.eps)
+    scale, bias = (bn.weight[index], bn.bias[index]) if bn.affine else (None, None)
+    return F.batch_norm(F.conv2d(F.relu(x), weight, padding=conv.padding), None, None, scale, bias, training=True,
+                        eps=bn.eps)
 
 
 class ResidualReduction(nn.Module):
@@ -172,21 +204,26 @@ class ResidualReduction(nn.Module):
 class NB201SuperNet(nn.Module):
     """Super-net over the NB201 space. ``forward(x, arch)`` runs only ``arch``'s path in every cell.
 
+    ``cell_type`` chooses how cells share op weights (``CELL_TYPES``) and ``bn_affine`` whether the cell convs' BN
+    has a scale and bias; stem, reduction blocks and the last BN are affine in every variant, as in NB201.
     ``channels_last=True`` stores conv weights channels_last to match channels_last inputs (faster on CPU);
     inputs in either memory format give the same result. ``amp=True`` runs forwards under bf16 autocast (CUDA:
     tensor cores, half the activation memory; bf16 needs no loss scaling); logits come back in float32.
     """
 
     def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, channels_last: bool = True,
-                 amp: bool = False):
+                 amp: bool = False, cell_type: str = "per_edge", bn_affine: bool = False):
         super().__init__()
+        if cell_type not in CELL_TYPES:
+            raise ValueError(f"unknown NB201 cell_type {cell_type!r}; known: {', '.join(CELL_TYPES)}")
         self.amp = amp
+        make_cell = CELL_TYPES[cell_type]
         self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), _bn(C))
         layers: list[nn.Module] = []
         for stage, width in enumerate((C, 2 * C, 4 * C)):
             if stage:
                 layers.append(ResidualReduction(width // 2, width))
-            layers += [SearchCell(width) for _ in range(N)]
+            layers += [make_cell(width, bn_affine=bn_affine) for _ in range(N)]
         self.layers = nn.ModuleList(layers)
         self.lastact = nn.Sequential(_bn(4 * C), nn.ReLU(inplace=True))
         self.classifier = nn.Linear(4 * C, num_classes)
@@ -215,7 +252,8 @@ class NB201SuperNet(nn.Module):
         modules = [self.stem, self.lastact, self.classifier]
         for layer in self.layers:
             modules += [module for _, _, module in layer.plan(arch)] if isinstance(layer, SearchCell) else [layer]
-        return [p for module in modules for p in module.parameters()]
+        # dict.fromkeys: a module shared by two edges (op_on_node) is listed once
+        return list(dict.fromkeys(p for module in modules for p in module.parameters()))
 
     def parameter_count(self, arch: Arch) -> int:
         return sum(p.numel() for p in self.path_parameters(arch))

@@ -1,0 +1,31 @@
+"""One independent random stream per consumer of randomness, each derived from one seed by name.
+
+    >>> stream_seed(0, "search") == stream_seed(0, "search"), stream_seed(0, "search") == stream_seed(0, "algorithm")
+    (True, False)
+
+Seeding two consumers with the same number makes them draw the same numbers: with ``random.Random(seed)`` in both the
+SPOS sampler and the search, evolution's first generation was exactly the first training paths. ``seed + 1`` style
+offsets are no cure either (seed 1's first stream is seed 0's second). numpy's ``SeedSequence`` hashes the seed and a
+``spawn_key`` into well-mixed, independent states; the key here is the stream's name (its length, then its bytes, so
+no name is another's prefix) plus any counters, so adding a stream never moves another.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# Every stream a run draws from. Run seed (``seed``): the global generators (weight init), the algorithm's path
+# sampling and its device-side draws, the training and held-out data orders (weights and arch steps), the landmark
+# pairs, the landmark set, refinement and the search.
+# ``eval.sample_seed``: the evaluation sample and its test images, so runs with different seeds, with and without
+# landmarks, are scored alike. ``data.split_seed``: the weights / held-out split of the training set.
+STREAMS = ("global", "algorithm", "algorithm_device", "data_order", "held_out_order", "arch_order", "regularizer",
+           "landmarks", "refinement", "search", "eval_sample", "test_images", "data_split")
+
+
+def stream_seed(seed: int, name: str, *counters: int) -> int:
+    """A 32-bit seed for stream ``name`` of ``seed`` (``counters``: e.g. the epoch of a per-epoch stream). 32 bits fit
+    every seeding API lrnas uses, ``numpy.random.seed`` included."""
+    if name not in STREAMS:
+        raise ValueError(f"unknown random stream {name!r}; streams: {', '.join(STREAMS)}")
+    sequence = np.random.SeedSequence(seed, spawn_key=(len(name), *name.encode(), *counters))
+    return int(sequence.generate_state(1)[0])
