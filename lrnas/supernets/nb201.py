@@ -133,15 +133,20 @@ class SearchCell(nn.Module):
             for e, (t, source) in enumerate(EDGES):
                 if t != target:
                     continue
-                if selected is not None:
-                    y = self._selected_op(e, selected[e], nodes[source], op_weights[e])
-                else:
-                    y = self._partial_mixed_op(e, nodes[source], op_weights[e], partial_channels, generator)
+                y = self.mixed_edge(e, nodes[source], op_weights[e], None if selected is None else selected[e],
+                                    partial_channels, generator)
                 if edge_weights is not None:
                     y = edge_weights[e] * y
                 total = y if total is None else total + y
             nodes.append(total)
         return nodes[OUTPUT_NODE]
+
+    def mixed_edge(self, edge: int, x: torch.Tensor, weights: torch.Tensor, selected: int | None,
+                   partial_channels: int, generator: torch.Generator | None) -> torch.Tensor:
+        """One edge of the relaxation: only op ``selected`` (GDAS), or the ``weights``-mix of every op."""
+        if selected is not None:
+            return self._selected_op(edge, selected, x, weights)
+        return self._partial_mixed_op(edge, x, weights, partial_channels, generator)
 
     def _selected_op(self, edge: int, k: int, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         others = weights.sum() - weights[k]  # exactly 0 in value; carries the gradient of the unselected weights

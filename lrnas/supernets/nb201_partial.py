@@ -88,19 +88,10 @@ class PartialChannelSearchCell(SearchCell):
             raise ValueError("the partial-channel cell has no single-op (GDAS) relaxation; use cell_type=per_edge")
         if partial_channels != self.K:
             raise ValueError(f"the partial-channel cell mixes 1/{self.K} of the channels, not 1/{partial_channels}")
-        nodes = [x]
-        for target in range(1, OUTPUT_NODE + 1):
-            total = None
-            for e, (t, source) in enumerate(EDGES):
-                if t != target:
-                    continue
-                h = nodes[source]
-                part = h[:, : self.part]
-                mixed = sum(w * self.ops[e][op](part) for w, op in zip(op_weights[e], OPS, strict=True)
-                            if op != "none")
-                y = self._edge(h, mixed)
-                if edge_weights is not None:
-                    y = edge_weights[e] * y
-                total = y if total is None else total + y
-            nodes.append(total)
-        return nodes[OUTPUT_NODE]
+        return super().forward_mixed(x, op_weights, edge_weights, None, partial_channels)
+
+    def mixed_edge(self, edge: int, x: torch.Tensor, weights: torch.Tensor, selected: int | None,
+                   partial_channels: int, generator: torch.Generator | None) -> torch.Tensor:
+        part = x[:, : self.part]
+        mixed = sum(w * self.ops[edge][op](part) for w, op in zip(weights, OPS, strict=True) if op != "none")
+        return self._edge(x, mixed)
