@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: help install test train smoke bench lint format table clean
+.PHONY: help install test train smoke bench lint format table mutation clean
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -37,6 +37,11 @@ table: ## regenerate the shipped NB201 and NB101 ground-truth tables from ../sha
 	$(BIN)/python scripts/build_nb201_table.py
 	$(BIN)/python scripts/build_nb101_table.py
 
+mutation: ## mutation testing (mutmut; not CI) of landmarks/, evaluation/, training.py, reporting/, search/. MUTANTS='lrnas.evaluation.metrics*' narrows it (that one: ~2 min, 114 mutants); all: hours
+	$(BIN)/pip install -q 'mutmut>=3.3,<4'
+	$(BIN)/mutmut run --max-children 2 $(MUTANTS)
+	$(BIN)/mutmut results
+
 clean: ## remove caches and build artefacts (keeps outputs/ and .venv)
-	rm -rf build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache mutants
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

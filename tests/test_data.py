@@ -89,6 +89,74 @@ def test_missing_batch_file_is_a_one_line_error(tmp_path):
         load_cifar10(root, cache_dir=tmp_path / "cache", download=offline)
 
 
+class Python2Pickler(pickle._Pickler):
+    """Writes what Python 2's cPickle wrote for the official batches (protocol 2): every str, dict keys included,
+    is a py2 byte string (SHORT_BINSTRING/BINSTRING), and numpy's globals are spelt ``numpy.core.*``."""
+
+    dispatch = dict(pickle._Pickler.dispatch)
+
+    def save_py2_str(self, obj):
+        data = obj if isinstance(obj, bytes) else obj.encode("ascii")
+        if len(data) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(data)]) + data)
+        else:
+            self.write(pickle.BINSTRING + len(data).to_bytes(4, "little") + data)
+        self.memoize(obj)
+
+    def save_global(self, obj, name=None):
+        module = getattr(obj, "__module__", "") or ""
+        if not module.startswith("numpy._core"):
+            return super().save_global(obj, name)
+        module = "numpy.core" + module[len("numpy._core"):]
+        self.write(pickle.GLOBAL + f"{module}\n{name or obj.__qualname__}\n".encode())
+        self.memoize(obj)
+
+    dispatch[bytes] = dispatch[str] = save_py2_str
+    dispatch[type] = save_global
+
+
+def write_python2_batches(root: Path, per_batch: int = 4, n_test: int = 3) -> tuple[np.ndarray, ...]:
+    """The official cifar-10-batches-py/ layout as Python 2 wrote it; returns the NHWC images and labels written."""
+    rng = np.random.default_rng(7)
+    out = root / "cifar-10-batches-py"
+    out.mkdir(parents=True)
+
+    def dump(name, obj):
+        with open(out / name, "wb") as f:
+            Python2Pickler(f, protocol=2).dump(obj)
+
+    def batch(name, title, n, first_label):
+        images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+        images[:, 0, 0] = 200  # bytes >= 0x80 in the raw data: undecodable as ASCII, as in the real files
+        labels = [(first_label + i) % 10 for i in range(n)]
+        dump(name, {b"batch_label": title.encode(), b"labels": labels,
+                    b"data": images.transpose(0, 3, 1, 2).reshape(n, 3072),  # uint8 rows: R plane, G, B
+                    b"filenames": [f"{name}_{i}.png".encode() for i in range(n)]})
+        return images, labels
+
+    train = [batch(f"data_batch_{i}", f"training batch {i} of 5", per_batch, i) for i in range(1, 6)]
+    test_images, test_labels = batch("test_batch", "testing batch 1 of 1", n_test, 0)
+    dump("batches.meta", {b"label_names": [c.encode() for c in CLASSES], b"num_cases_per_batch": per_batch,
+                          b"num_vis": 3072})
+    return (np.concatenate([im for im, _ in train]), np.concatenate([lab for _, lab in train]),
+            test_images, np.array(test_labels))
+
+
+def test_official_python2_pickled_batches_with_byte_keys_load(tmp_path):
+    train_images, train_labels, test_images, test_labels = write_python2_batches(tmp_path / "data")
+    raw = (tmp_path / "data" / "cifar-10-batches-py" / "data_batch_1").read_bytes()
+    assert raw[:2] == b"\x80\x02" and pickle.SHORT_BINSTRING + b"\x04data" in raw  # protocol 2, py2 str keys
+    with pytest.raises(UnicodeDecodeError):
+        pickle.loads(raw)  # what a reader without encoding="bytes" hits on the real files
+    data = load_cifar10(tmp_path / "data", cache_dir=tmp_path / "cache")
+    np.testing.assert_array_equal(data.train_images, train_images)
+    np.testing.assert_array_equal(data.train_labels, train_labels)
+    np.testing.assert_array_equal(data.test_images, test_images)
+    np.testing.assert_array_equal(data.test_labels, test_labels)
+    assert data.train_images.dtype == np.uint8 and data.train_labels.dtype == np.int64
+    assert data.source.startswith("python-batches:")
+
+
 # --- image folders -----------------------------------------------------------------------------------------------
 
 def test_image_folders_label_order_is_sorted_class_names(tmp_path):
@@ -108,6 +176,76 @@ def test_image_folders_decode_the_same_in_worker_processes(tmp_path, monkeypatch
     in_pool = load_cifar10(root, cache_dir=tmp_path / "cache-pool")
     np.testing.assert_array_equal(in_pool.train_images, in_process.train_images)
     np.testing.assert_array_equal(in_pool.test_labels, in_process.test_labels)
+
+
+def test_jpeg_image_folders_decode_like_the_real_copy(tmp_path):
+    # The only real copy here is train/<class>/*.jpg + test/<class>/*.jpg. A flat colour survives JPEG (quality 100,
+    # no chroma subsampling) to within a few levels; the colour encodes (label, file index).
+    def colour(label, i):
+        return (20 + 23 * label, 40 + 60 * i, 230 - 20 * label)
+
+    for split, per_class in (("train", 3), ("test", 2)):
+        for label, name in enumerate(CLASSES):
+            (tmp_path / "jpg" / split / name).mkdir(parents=True)
+            for i in range(per_class):
+                image = Image.new("RGB", (32, 32), colour(label, i))
+                suffix = ".jpeg" if (label, i) == (9, 1) else ".JPG" if label == 3 else ".jpg"  # all three spellings
+                image.save(tmp_path / "jpg" / split / name / f"{i:04d}{suffix}",
+                           format="JPEG", quality=100, subsampling=0)
+    data = load_cifar10(tmp_path / "jpg", cache_dir=tmp_path / "cache")
+    assert data.source.startswith("image-folder:")
+    splits = ((data.train_images, data.train_labels, 3), (data.test_images, data.test_labels, 2))
+    for images, labels, per_class in splits:
+        assert images.shape == (10 * per_class, 32, 32, 3) and images.dtype == np.uint8
+        assert labels.tolist() == [k for k in range(10) for _ in range(per_class)]
+        expected = np.array([colour(k, i) for k in range(10) for i in range(per_class)], dtype=np.int64)
+        error = np.abs(images.astype(np.int64) - expected[:, None, None, :])
+        assert error.max() <= 3, error.max()
+
+
+class ReversingPool:
+    """Stands in for multiprocessing.Pool: results in order from map/imap, in reverse order from imap_unordered
+    (a legal order for a real pool, whose workers finish when they finish)."""
+
+    def __init__(self, processes=None, *args, **kwargs):
+        self.calls = []  # the chunks handed over, one list per map/imap call
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def map(self, func, iterable, chunksize=None):
+        self.calls.append(list(iterable))
+        return [func(item) for item in self.calls[-1]]
+
+    imap = map
+
+    def imap_unordered(self, func, iterable, chunksize=None):
+        return self.map(func, iterable)[::-1]
+
+
+def test_image_folders_keep_images_matched_to_labels_when_worker_results_arrive_out_of_order(tmp_path, monkeypatch):
+    # 51 images per class in train: 510 files, more than one decoding chunk, so chunk order matters.
+    per_class = {"train": 51, "test": 2}
+    for split, n in per_class.items():
+        for label, name in enumerate(CLASSES):
+            (tmp_path / "img" / split / name).mkdir(parents=True)
+            for i in range(n):
+                image = np.zeros((32, 32, 3), np.uint8)
+                image[0, 0] = (label, i, 7)
+                Image.fromarray(image).save(tmp_path / "img" / split / name / f"{i:04d}.png")
+    pools = []
+    monkeypatch.setattr(cifar10, "POOL_MIN_IMAGES", 1)
+    monkeypatch.setattr(cifar10.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(cifar10.multiprocessing, "Pool", lambda *a, **k: pools.append(ReversingPool()) or pools[-1])
+    data = load_cifar10(tmp_path / "img", cache_dir=tmp_path / "cache")
+    assert max(len(chunks) for pool in pools for chunks in pool.calls) > 1, "train/ was decoded in one chunk"
+    for images, labels, n in ((data.train_images, data.train_labels, 51), (data.test_images, data.test_labels, 2)):
+        assert labels.tolist() == [k for k in range(10) for _ in range(n)]
+        np.testing.assert_array_equal(images[:, 0, 0, 0], labels)  # each image's own label
+        np.testing.assert_array_equal(images[:, 0, 0, 1], np.tile(np.arange(n), 10))  # and its own file
 
 
 @pytest.mark.parametrize("classes", [CLASSES[:9], ("plane",) + CLASSES[1:]])

@@ -369,3 +369,36 @@ def test_schedule_keeps_its_last_value_after_schedule_epochs():
     assert end == pytest.approx(10.0)
     assert lambda_at("cosine_increase", 130, 100, 0, 10.0, reach_nominal=True) == end
     assert lambda_at("cosine_decrease", 130, 100, 0, 10.0) == lambda_at("cosine_decrease", 99, 100, 0, 10.0)
+
+
+def regularizer_with(schedule, run_epochs=400, **overrides):
+    from lrnas.landmarks import LandmarkRegularizer
+
+    archs = [nb201.sample_arch(random.Random(i)) for i in range(2)]
+    landmarks = [Landmark(nb201.format_arch(a), 80.0 + i) for i, a in enumerate(archs)]
+    reg = {"lam": 10.0, "schedule": schedule, "reach_nominal": False, "warmup_epochs": 150, "ramp_epochs": 0,
+           "penalty": "hinge", "beta": 1.0, "margin": 1.0, "gap_weighted": False, "pair_procedure": "random_pairs",
+           "num_pairs": 1, "adjacent_step": 1, "every_k_steps": 1, "landmark_batch_size": None}
+    return LandmarkRegularizer(landmarks, archs, OmegaConf.create({**reg, **overrides}), run_epochs, random.Random(0))
+
+
+def test_coefficient_applies_reach_nominal():
+    # The regularizer's own coefficient(), not only lambda_at: the config keys must reach the schedule.
+    quirk, nominal = regularizer_with("cosine_increase"), regularizer_with("cosine_increase", reach_nominal=True)
+    for epoch in (150, 274, 399):
+        assert quirk.coefficient(epoch) == pytest.approx(10 * cos_up((epoch - 150 + 1) / 400))
+        assert nominal.coefficient(epoch) == pytest.approx(10 * cos_up((epoch - 150 + 1) / 250))
+    assert nominal.coefficient(399) == pytest.approx(10.0) and quirk.coefficient(399) == pytest.approx(6.913, abs=1e-3)
+    assert quirk.coefficient(149) == nominal.coefficient(149) == 0.0
+
+
+def test_coefficient_applies_ramp_epochs():
+    ramped = regularizer_with("constant", lam=11.0, ramp_epochs=10)
+    assert [ramped.coefficient(e) for e in (149, 150, 151, 158, 159, 160, 399)] == pytest.approx(
+        [0.0, 2.0, 3.0, 10.0, 11.0, 11.0, 11.0])  # 11 * (t + 2) / 11 for t < 10, then constant
+    decrease = regularizer_with("cosine_decrease", lam=1.0, ramp_epochs=10)
+    assert decrease.coefficient(155) == pytest.approx(7 / 11)
+    # after the ramp, the cosine runs over the remaining 250 - 10 epochs
+    assert decrease.coefficient(160) == pytest.approx(1 - cos_up(1 / 240))
+    assert decrease.coefficient(279) == pytest.approx(0.5)
+    assert regularizer_with("cosine_decrease", lam=1.0).coefficient(155) == pytest.approx(1 - cos_up(6 / 250))

@@ -84,3 +84,19 @@ def test_no_image_is_scored_in_a_batch_too_small_for_batch_statistics(count, bat
     assert all(a.stop == b.start for a, b in zip(batches, batches[1:], strict=False))
     with pytest.raises(ValueError, match=f"cannot score archs on 8 images: .* need >= {MIN_EVAL_BATCH} per batch"):
         evaluation_batches(8, 500)
+
+
+def test_kendall_is_tau_b_on_tied_supernet_accuracies():
+    """Super-net accuracies on a few test images tie (multiples of 100/128 %): tau must be tau-b, not tau-a or tau-c.
+
+    Six archs in three tied pairs against a strictly increasing ground truth: of the 15 pairs, 3 are tied in the
+    scores and the other 12 are concordant, so tau-b = 12 / sqrt(12 * 15) = 2 / sqrt(5) (tau-c = 1, tau-a = 0.8).
+    """
+    scores, truth = [12.5, 12.5, 25.0, 25.0, 37.5, 37.5], [90.1, 90.4, 91.0, 91.7, 92.2, 93.5]
+    assert kendall_tau(scores, truth) == pytest.approx(2 / np.sqrt(5), abs=1e-12)
+    assert ranking_metrics(scores, truth, top_k=2)["kendall_tau"] == pytest.approx(2 / np.sqrt(5), abs=1e-12)
+    # Ties on both sides: 10 concordant, 2 discordant, 3 pairs tied in the scores and 2 in the truth (two of them in
+    # both): tau-b = (10 - 2) / sqrt((15 - 3) * (15 - 2)) = 8 / sqrt(156) (tau-c = 2 * 3 * 8 / (36 * 2) = 2/3).
+    scores, truth = [12.5, 12.5, 25.0, 25.0, 37.5, 37.5], [90.0, 90.0, 91.0, 93.0, 92.0, 92.0]
+    assert kendall_tau(scores, truth) == pytest.approx(8 / np.sqrt(156), abs=1e-12)
+    assert stats.kendalltau(scores, truth, variant="c").statistic != pytest.approx(kendall_tau(scores, truth))

@@ -189,3 +189,91 @@ def test_search_needs_no_torch_and_its_docstring_examples_run():
         name = "lrnas.search" if module == "__init__" else f"lrnas.search.{module}"
         assert doctest.testmod(importlib.import_module(name)).failed == 0, name
     assert doctest.testmod(nb201).failed == 0
+
+
+def spy_space(calls):
+    """nb201 whose mutate/crossover calls are recorded in ``calls`` as (kind, parents, prob, child)."""
+
+    def mutate(arch, rng, prob):
+        child = nb201.mutate(arch, rng, prob)
+        calls.append(("mutate", (arch,), prob, child))
+        return child
+
+    def crossover(a, b, rng):
+        child = nb201.crossover(a, b, rng)
+        calls.append(("crossover", (a, b), None, child))
+        return child
+
+    return SimpleNamespace(sample_arch=nb201.sample_arch, mutate=mutate, crossover=crossover)
+
+
+def bred(calls, result, population, kind):
+    """The candidates evaluated after generation 0 and, for each, the ``kind`` call that produced it (or None)."""
+    made = {}
+    for call in calls:
+        if call[0] == kind:
+            made.setdefault(call[3], call)
+    later = [arch for arch, _ in result.evaluated[population:]]
+    return later, [made.get(arch) for arch in later]
+
+
+def test_evolution_with_no_mutations_breeds_every_later_candidate_by_crossover_of_two_fit_parents():
+    calls, fitness = [], conv_count()
+    result = evolution_search(spy_space(calls), fitness, random.Random(5), candidates=60, population=20,
+                              parents=5, mutations=0, crossovers=20)
+    assert len(result.evaluated) == 60 and len(result.generation_best) == 3
+    assert {call[0] for call in calls} == {"crossover"}
+    later, made_by = bred(calls, result, 20, "crossover")
+    assert all(made_by), "a candidate after generation 0 was not a crossover child (uniform fill instead?)"
+    evaluated = [arch for arch, _ in result.evaluated]
+    for child, (_, (a, b), _, _) in zip(later, made_by, strict=True):
+        assert a != b  # two distinct parents
+        assert all(op in (x, y) for op, x, y in zip(child, a, b, strict=True))  # every edge from a parent
+        # both parents among the 5 fittest evaluated before the generation that bred the child
+        generation_start = 20 * (evaluated.index(child) // 20)
+        fittest = sorted(evaluated[:generation_start], key=lambda arch: -fitness(arch))[:5]
+        assert a in fittest and b in fittest
+    assert sum(child not in (a, b) for child, (_, (a, b), _, _) in zip(later, made_by, strict=True)) >= 20
+
+
+@pytest.mark.parametrize("prob", [0.0, 1.0])
+def test_evolution_passes_mutation_prob_to_every_mutation(prob):
+    calls = []
+    result = evolution_search(spy_space(calls), conv_count(), random.Random(6), candidates=40, population=20,
+                              parents=5, mutations=20, crossovers=0, mutation_prob=prob)
+    assert {call[0] for call in calls} == {"mutate"} and {call[2] for call in calls} == {prob}
+    later, made_by = bred(calls, result, 20, "mutate")
+    assert len(later) == 20 and all(made_by)
+    distances = [differing_edges(child, call[1][0]) for child, call in zip(later, made_by, strict=True)]
+    if prob == 0.0:
+        assert distances == [1] * 20  # nothing resampled: exactly the one forced edge changes
+    else:
+        assert np.mean(distances) > 3.5  # every edge resampled: 4.8 of 6 differ on average
+
+
+def test_evolution_mutation_prob_changes_the_candidates():
+    runs = [evolution_search(nb201, conv_count(), random.Random(6), candidates=40, population=20, parents=5,
+                             mutations=20, crossovers=0, mutation_prob=prob).evaluated for prob in (0.0, 1.0)]
+    assert runs[0][:20] == runs[1][:20]  # the same generation 0
+    assert runs[0][20:] != runs[1][20:]
+
+
+def test_smoke_preset_evolution_with_a_budget_beyond_the_population_runs_later_generations():
+    # experiment=smoke evaluates 20 candidates, under one population of 50: its evolution never leaves
+    # generation 0. With a budget past the population, generations 1 and 2 breed from the fittest.
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["experiment=smoke", "search=evolution", "search.candidates=120"])
+    search_cfg = cfg.search
+    assert search_cfg.population == 50 and search_cfg.candidates == 120
+    calls = []
+    space = spy_space(calls)
+    result = run_search(search_cfg, space, conv_count(), random.Random(0))
+    assert len(result.evaluated) == 120 and len(result.generation_best) == 3  # generations 0, 1, 2 (of 50, 50, 20)
+    assert all(later >= earlier for earlier, later in itertools.pairwise(result.generation_best))
+    kinds = {call[0] for call in calls}
+    assert kinds == {"mutate", "crossover"}
+    children = {call[3] for call in calls}
+    assert sum(arch in children for arch, _ in result.evaluated[50:]) >= 50  # bred, not only uniform samples
+    assert result.generation_best[-1] > result.generation_best[0]

@@ -6,6 +6,8 @@ import sys
 
 import pandas as pd
 import pytest
+import torch
+from scipy import stats
 
 from lrnas.benchmarks import load_nb201
 
@@ -108,3 +110,101 @@ def test_regularizer_without_landmarks_is_one_line_error(tmp_path):
     result = lrnas("train", "experiment=smoke", "regularizer=landmark", cwd=tmp_path, cache=tmp_path / "cache")
     assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
     assert "regularizer.name='landmark' needs landmarks" in result.stderr + result.stdout
+
+
+SCORED_RUN = ["experiment=smoke", "trainer.epochs=1", "eval.at_epochs=[]", "search.candidates=4", "search.top_k=2"]
+LANDMARKS = ["landmarks=random", "landmarks.num_landmarks=8", "regularizer=landmark", "regularizer.warmup_epochs=0"]
+
+
+def composed(*overrides):
+    from hydra import compose, initialize_config_dir
+
+    from lrnas.validation import CONFIG_DIR
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=["device=cpu", *overrides])
+
+
+@pytest.fixture(scope="module")
+def plain_and_landmark_runs(tmp_path_factory):
+    """One plain and one landmark run with the same seed, shared by the recomputation tests below. They call
+    lrnas.train.train, what `lrnas train` runs inside Hydra, in this process: two subprocesses cost ~15 s more."""
+    from lrnas.train import train
+
+    runs, threads = {}, torch.get_num_threads()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LRNAS_CACHE", str(tmp_path_factory.mktemp("cache")))
+        torch.set_num_threads(1)  # C=4 tensors: one thread is fastest, and far faster on a busy machine
+        try:
+            for name, extra in (("plain", []), ("landmark", LANDMARKS)):
+                runs[name] = tmp_path_factory.mktemp(name)
+                train(composed(*SCORED_RUN, *extra), runs[name])
+        finally:
+            torch.set_num_threads(threads)
+    return runs
+
+
+@pytest.mark.parametrize("name", ["plain", "landmark"])
+def test_final_taus_equal_scipy_recomputed_from_archs_csv(plain_and_landmark_runs, name):
+    """metrics.json's tau and its param-count baseline are tau-b over exactly the archs in archs.csv."""
+    run = plain_and_landmark_runs[name]
+    metrics = json.loads((run / "metrics.json").read_text())
+    final, archs = metrics["final"], pd.read_csv(run / "archs.csv")
+    last = f"supernet_acc_epoch{final['epoch']}"
+    assert final["epoch"] == 1 and last in archs.columns
+    tau = stats.kendalltau(archs[last], archs["ground_truth"], variant="b").statistic
+    baseline = stats.kendalltau(archs["params_m"], archs["ground_truth"], variant="b").statistic
+    assert final["kendall_tau"] == pytest.approx(tau, abs=1e-12)
+    assert final["param_count_kendall_tau"] == pytest.approx(baseline, abs=1e-12)
+    assert final["mean_supernet_accuracy"] == pytest.approx(archs[last].mean(), abs=1e-9)
+    # The sample is the configured size with landmarks on too (landmarks are excluded, never subtracted from it).
+    assert final["sample_size"] == len(archs) == metrics["eval_sample"]["num_archs"] == 20 and archs["arch"].is_unique
+    bench = load_nb201()
+    assert archs["ground_truth"].tolist() == bench.accuracies(archs["arch"], "cifar10_test").tolist()
+    assert archs["params_m"].tolist() == bench.params(archs["arch"]).tolist()
+
+
+def test_landmark_run_scores_the_plain_runs_archs_and_no_landmark(plain_and_landmark_runs):
+    """README: runs with and without landmarks (same seed) are scored on the same architectures."""
+    plain = pd.read_csv(plain_and_landmark_runs["plain"] / "archs.csv")
+    landmark_run = plain_and_landmark_runs["landmark"]
+    scored = pd.read_csv(landmark_run / "archs.csv")
+    landmarks = pd.read_csv(landmark_run / "landmarks.csv")
+    assert len(landmarks) == 8 and not set(landmarks["arch"]) & set(scored["arch"])
+    assert scored["arch"].tolist() == plain["arch"].tolist()
+    assert scored["ground_truth"].tolist() == plain["ground_truth"].tolist()
+    metrics = json.loads((landmark_run / "metrics.json").read_text())
+    assert metrics["eval_sample"]["excluded_landmarks"] == 8 and metrics["final"]["num_landmarks"] == 8
+
+
+def test_landmarks_and_refinement_never_take_an_evaluated_arch_even_when_overlap_is_certain(tmp_path, isolated_cache):
+    """15,000 of the 15,625 NB201 cells evaluated, 600 landmarks at fixed ranks, 25 cells left for refinement's 5
+    candidates: without the exclusions (choose_landmarks' reserved sample with draw_eval_sample's landmarks, and
+    refinement's taken set) ~576 landmarks and (all but 1e-14 of the time) a refinement query are evaluated archs."""
+    from lrnas.evaluation.ranking import draw_eval_sample
+    from lrnas.train import build_run, refine_round
+    from lrnas.validation import validate_config
+
+    cfg = composed("experiment=smoke", "landmarks=fixed", "landmarks.num_landmarks=600", "eval.num_archs=15000",
+                   "regularizer=landmark", "regularizer.warmup_epochs=0", "landmarks.refine.rounds=1",
+                   "landmarks.refine.candidates=5", "landmarks.refine.add_top=5", "landmarks.refine.num_images=32")
+    validate_config(cfg)  # a valid config: 15,625 - 600 landmarks - 15,000 evaluated leaves 25 for refinement
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run = build_run(cfg, tmp_path, torch.device("cpu"))
+        evaluated, landmarks = set(run.sample.archs), {lm.arch for lm in run.landmarks}
+        queries = refine_round(1, run, cfg.landmarks.refine)
+    finally:
+        torch.set_num_threads(threads)
+    assert len(evaluated) == 15000 and len(landmarks) == 600 and not evaluated & landmarks
+    plain = draw_eval_sample(run.benchmark, 15000, cfg.eval.sample_seed, set(), cfg.space.ground_truth)
+    assert run.sample.archs == plain.archs  # landmarks come from outside the plain sample, which stays unchanged
+    # draw_eval_sample's own exclusion, for landmarks that overlap the plain sample (e.g. landmarks=file)
+    overlapping = set(plain.archs[:600])
+    drawn = draw_eval_sample(run.benchmark, 15000, cfg.eval.sample_seed, overlapping, cfg.space.ground_truth).archs
+    assert len(set(drawn)) == 15000 and not set(drawn) & overlapping and drawn[:14400] == plain.archs[600:]
+    queried = {query["arch"] for query in queries}
+    assert len(queried) == 5 and not queried & evaluated and not queried & landmarks
+    assert {lm.arch for lm in run.regularizer.landmarks} == landmarks | queried
+    assert len(evaluated | landmarks | queried) == 15605  # each arch in exactly one role
