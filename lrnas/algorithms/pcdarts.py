@@ -22,10 +22,10 @@ from .differentiable import ARCH_INIT_SCALE, Differentiable, seeded_generator
 class PCDARTS(Differentiable):
     def __init__(self, space, rng, cfg, device, generator):
         super().__init__(space, rng, cfg, device, generator)
-        self.beta = torch.nn.Parameter(ARCH_INIT_SCALE * torch.randn(space.NUM_EDGES, generator=seeded_generator(rng))
-                                       .to(device))
-        self.edge_normalization = cfg.get("edge_normalization", True)
-        if self.edge_normalization:
+        self.beta = None  # edge normalisation's parameters; none without it (the authors' NB201 cell)
+        if cfg.get("edge_normalization", True):
+            self.beta = torch.nn.Parameter(ARCH_INIT_SCALE * torch.randn(space.NUM_EDGES,
+                                                                         generator=seeded_generator(rng)).to(device))
             self.arch_parameters.append(self.beta)
         self.build_arch_optimizer()
         # Edges grouped by target node: edge normalisation is a softmax over each node's incoming edges.
@@ -42,7 +42,7 @@ class PCDARTS(Differentiable):
         return weights
 
     def mixed_logits(self, super_net, images, train_arch: bool):
-        alpha, beta = (self.alpha, self.beta) if train_arch else (self.alpha.detach(), self.beta.detach())
-        edge_weights = self.edge_weights(beta) if self.edge_normalization else None
-        return super_net.forward_mixed(images, F.softmax(alpha, dim=-1), edge_weights=edge_weights,
+        as_used = (lambda p: p) if train_arch else torch.Tensor.detach  # frozen: constants in the weights' step
+        edge_weights = None if self.beta is None else self.edge_weights(as_used(self.beta))
+        return super_net.forward_mixed(images, F.softmax(as_used(self.alpha), dim=-1), edge_weights=edge_weights,
                                        partial_channels=self.cfg.partial_channels, generator=self.generator)

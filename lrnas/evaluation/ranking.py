@@ -93,8 +93,9 @@ def evaluate_ranking(super_net, space, sample: EvalSample, images, labels, batch
         fitted = supernet_accuracies(super_net, [space.parse_arch(lm.arch) for lm in landmarks], images, labels,
                                      batch_size)
         truth = [lm.accuracy for lm in landmarks]
-        metrics["landmark_kendall_tau"] = kendall_tau(fitted, truth)
-        if metrics["landmark_kendall_tau"] is None:
-            metrics["landmark_kendall_tau_undefined"] = tie_reason(fitted, truth, "landmark ")
+        reason = tie_reason(fitted, truth, "landmark ")
+        metrics["landmark_kendall_tau"] = None if reason else kendall_tau(fitted, truth)
+        if reason:
+            metrics["landmark_kendall_tau_undefined"] = reason
         metrics["num_landmarks"] = len(landmarks)
     return {"metrics": metrics, "supernet_accuracy": accuracies}

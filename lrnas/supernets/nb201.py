@@ -109,8 +109,9 @@ class SearchCell(nn.Module):
     def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
         nodes: list[torch.Tensor | None] = [x, None, None, None]
         for target, source, module in self.plan(arch):
-            h = nodes[source]
-            y = module(torch.zeros_like(x) if h is None else h)  # a zero node feeding an affine conv (see plan)
+            if nodes[source] is None:  # a zero node feeding an affine conv (see plan); nothing else writes it
+                nodes[source] = torch.zeros_like(x)
+            y = module(nodes[source])
             # Out of place: skip_connect returns its input, which other edges still read.
             nodes[target] = y if nodes[target] is None else nodes[target] + y
         out = nodes[OUTPUT_NODE]
