@@ -25,14 +25,12 @@ STREAMS = "lrnas.seeding.stream_seed"
 
 
 class Interrupted(Exception):
-    """SIGINT/SIGTERM arrived: the current step finished and a checkpoint was written."""
+    """SIGINT/SIGTERM arrived; everything up to ``where`` is in the checkpoint."""
 
-    def __init__(self, signum: int, epoch: int, step: int, run_dir: Path):
+    def __init__(self, signum: int, where: str, run_dir: Path):
         self.signum = signum
-        super().__init__(
-            f"stopped by {signal.Signals(signum).name} at epoch {epoch}, step {step}; checkpoint saved. "
-            f"Resume with: lrnas train resume={run_dir}"
-        )
+        super().__init__(f"stopped by {signal.Signals(signum).name} {where}; checkpoint saved. "
+                         f"Resume with: lrnas train resume={run_dir}")
 
 
 class RunFolderConflict(ValueError):
@@ -47,12 +45,29 @@ def stop_on_signals():
     def request_stop(signum, _frame):
         stop["signal"] = signum
 
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with _handling_signals(request_stop):
         yield stop
+
+
+@contextlib.contextmanager
+def interrupt_on_signals(where: str, run_dir: Path):
+    """For work with no checkpoint of its own (the search): stop at once with Interrupted; a resumed run redoes it."""
+
+    def interrupt(signum, _frame):
+        raise Interrupted(signum, where, run_dir)
+
+    with _handling_signals(interrupt):
+        yield
+
+
+@contextlib.contextmanager
+def _handling_signals(handler):
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def capture_rng(python_rngs: dict[str, random.Random], generators: dict[str, torch.Generator]) -> dict:

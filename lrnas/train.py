@@ -41,7 +41,15 @@ from .evaluation.ranking import EvalSample, draw_eval_sample, evaluate_ranking
 from .landmarks import Landmark, LandmarkRegularizer, landmarks_from_config, save_landmarks
 from .landmarks.refinement import as_landmarks, refine_landmarks, refinement_epochs
 from .records import save_checkpoint, save_csv, save_json, save_run_info
-from .resume import CHECKPOINT, Interrupted, capture_rng, previous_state, restore_rng, stop_on_signals
+from .resume import (
+    CHECKPOINT,
+    Interrupted,
+    capture_rng,
+    interrupt_on_signals,
+    previous_state,
+    restore_rng,
+    stop_on_signals,
+)
 from .search.on_supernet import search_supernet
 from .seeding import stream_seed
 from .spaces import get_space
@@ -244,9 +252,11 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] = ()) -> dict:
         for epoch in range(run.epochs_done + 1, epochs + 1):
             train_one_epoch(run, epoch, progress, stop)
             progress = None
-            if stop["signal"] and epoch < epochs:  # arrived during evaluation: the epoch's checkpoint is written
-                raise Interrupted(stop["signal"], epoch + 1, 0, run_dir)
-    run.search = search_phase(run)
+            if stop["signal"]:  # arrived during evaluation or refinement: the epoch's checkpoint is written
+                raise Interrupted(stop["signal"], f"after epoch {epoch}", run_dir)
+    # The search keeps no checkpoint of its own (it draws from its own seeded stream): a resumed run redoes it.
+    with interrupt_on_signals("during the search, which a resumed run redoes from the trained super-net", run_dir):
+        run.search = search_phase(run)
     save_json(run_dir / "metrics.json", metrics_document(run))
     log.info("summary (Kendall tau on %d held-out architectures, %d test images):\n%s",
              len(run.sample.archs), len(run.test_labels), summary_table(run.history))
@@ -278,7 +288,7 @@ def train_one_epoch(run: Run, epoch: int, progress: EpochProgress | None, stop: 
             verify()  # never checkpoint a non-finite step
             run.save_checkpoint(current)
         if stop["signal"]:
-            raise Interrupted(stop["signal"], epoch, current.step, run.run_dir)
+            raise Interrupted(stop["signal"], f"at epoch {epoch}, step {current.step}", run.run_dir)
 
     started = time.perf_counter()
     row = {"epoch": epoch, **run.trainer.train_epoch(run.train_batches, cfg.trainer.batch_size,
@@ -369,7 +379,8 @@ def metrics_document(run: Run) -> dict:
             "num_test_images": len(run.test_labels),
             "ground_truth": f"{cfg.space.name}:{cfg.space.ground_truth}",
         },
-        "final": evaluated[-1] if evaluated and run.epochs_done == cfg.trainer.epochs else None,  # finished runs only
+        # Finished runs only: trained and searched (a run stopped during its search is resumed, not reported).
+        "final": evaluated[-1] if evaluated and run.search is not None else None,
         "search": run.search,
         "history": run.history,
     }

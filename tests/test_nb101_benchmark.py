@@ -140,6 +140,56 @@ def test_alternative_table_loads_unchecked(tmp_path, bench):
     assert "\n" not in str(info.value)
 
 
+BAD_ROWS = [  # (column, value, the reason the error gives)
+    ("arch_str", "0010:", "edge 1->0 is on or below the diagonal"),  # not a DAG in NB101's vertex order
+    ("arch_str", "010000000:conv1x1-bn-relu", "input is not connected to output"),
+    ("arch_str", "0110000100000000:conv3x3-bn-relu,maxpool3x3", "is not pruned: its pruned form is"),
+    ("arch_str", "".join("1" if v == u + 1 or (u == 0 and 0 < v < 6) else "0" for u in range(7) for v in range(7)) + ":"
+     + ",".join(["conv3x3-bn-relu"] * 5), "10 edges after pruning; NB101 allows at most 9"),  # a chain + 4 skips
+    ("cifar10_test", 500.0, "cifar10_test=500.0 is not an accuracy in [0, 100] (%)"),
+    ("cifar10_valid", -1.0, "cifar10_valid=-1.0 is not an accuracy in [0, 100] (%)"),
+    ("params", -5, "params=-5 is not a parameter count >= 0"),
+    ("full", 2, "full=2 is not 0 or 1"),
+]
+
+
+@pytest.mark.parametrize("column, value, reason", BAD_ROWS, ids=[reason[:30] for *_, reason in BAD_ROWS])
+def test_a_table_with_a_bad_row_is_refused_naming_the_line_and_hash(tmp_path, bench, column, value, reason):
+    subset = bench.table.iloc[:4].drop(columns="params_m").copy()
+    subset[column] = subset[column].astype(object)
+    subset.iloc[2, subset.columns.get_loc(column)] = value
+    path = tmp_path / "table.csv"
+    subset.to_csv(path, index=False)
+    with pytest.raises(GroundTruthError) as info:
+        load_nb101(path)
+    assert str(info.value).startswith(f"cannot load NAS-Bench-101 table {path}: line 4 (hash {subset['hash'].iloc[2]}"
+                                      f"): ") and reason in str(info.value)
+    assert str(info.value).endswith("re-import it with `lrnas bench import nb101 --tfrecord FILE`")
+
+
+def test_vectorised_cell_check_agrees_with_the_one_by_one_check(bench):
+    """Random bit strings of every size (most invalid in some way) and every shipped cell."""
+    rng = random.Random(0)
+    strings = list(bench.archs[::50])
+    for _ in range(3000):
+        n = rng.randint(2, 7)
+        bits = "".join(rng.choice("0011") if u < v or rng.random() < 0.02 else "0" for u in range(n) for v in range(n))
+        ops = [rng.choice(nb101.OPS + ("avgpool3x3",) * (rng.random() < 0.05)) for _ in range(n - 2 + (rng.random() <
+                                                                                                        0.03))]
+        strings.append(f"{bits}:{','.join(ops)}")
+
+    def accepted(arch_str):
+        try:
+            nb101.check_pruned(arch_str)
+        except nb101.InvalidArch:
+            return False
+        return True
+
+    expected = [accepted(s) for s in strings]
+    assert nb101.are_pruned(strings).tolist() == expected
+    assert 300 < sum(expected[len(bench.archs[::50]):]) < 2700  # both kinds are well represented
+
+
 def landmarks_of(benchmark, method: str, count: int, eval_archs: int = 500):
     """What lrnas.train.build_run does: the evaluation sample first, landmarks from outside it."""
     from omegaconf import OmegaConf

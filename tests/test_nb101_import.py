@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import struct
 
 import numpy as np
@@ -236,6 +237,21 @@ def test_malformed_records(tmp_path):
     path.write_bytes(_frame(_record(*cell)) + _frame(_record(*cell[:3], 11, 0.5, 0.5)))  # params differ by repeat
     with pytest.raises(ValueError, match="record 1: cell b+ is .* with 11 params, but an earlier repeat"):
         import_nb101(path, tmp_path / "out.csv.gz", progress=False)
+
+
+@pytest.mark.parametrize("adjacency, ops, test, message", [
+    ("0010", "input,output", 0.5, "cell a+: '0010:': edge 1->0 is on or below the diagonal"),
+    ("010000000", "input,conv1x1-bn-relu,output", 0.5, "cell a+: '010000000:conv1x1-bn-relu': input is not "
+                                                        "connected to output"),
+    ("0100", "input,output", 5.0, "record 0 is not a NAS-Bench-101 record: cell a+: test accuracy 5.0 is not a "
+                                  "fraction in [0, 1]"),
+])
+def test_cells_and_accuracies_load_nb101_would_refuse_are_never_written(tmp_path, adjacency, ops, test, message):
+    path, out = tmp_path / "bad.tfrecord", tmp_path / "out.csv.gz"
+    path.write_bytes(_frame(_record("a" * 32, adjacency, ops, 1, 0.5, test)))
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: {message.replace('[', '.').replace('(', '.')}"):
+        import_nb101(path, out, progress=False)
+    assert not out.exists()
 
 
 def test_parse_record_reads_the_final_evaluation():

@@ -1,5 +1,6 @@
 """Log lines stand alone: never written onto a progress bar's line, where the bar would overwrite them."""
 import os
+import re
 import subprocess
 import sys
 
@@ -22,4 +23,7 @@ def test_the_non_finite_loss_error_stands_on_its_own_line(tmp_path):
     assert len(errors) == 1 and errors[0].startswith("[") and "[lrnas.train][ERROR] - error: non-finite loss" in \
         errors[0], errors
     assert "step/s" not in errors[0]  # no bar fragment before or after it
+    checkpoint = re.escape(str(tmp_path / "run" / "checkpoint.pt"))
+    assert re.search(rf"error: non-finite loss (nan|inf) at epoch 1, step \d+, architecture \|\S+\|; the last good "
+                     rf"checkpoint is {checkpoint}$", errors[0]), errors[0]
     assert "[lrnas.train][ERROR] - error: non-finite loss" in (tmp_path / "run" / "train.log").read_text()

@@ -1,9 +1,12 @@
 import json
 import math
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
+import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
@@ -70,32 +73,59 @@ def lrnas(*args, cwd):
 
 @pytest.fixture(scope="module")
 def penalty_sweep(tmp_path_factory):
-    """Four smoke runs: seeds 0 and 1 of two landmark configurations that differ only in regularizer.penalty."""
+    """Six smoke runs written by `lrnas train -m`: seeds 0 and 1 of three landmark configurations, which differ in
+    regularizer.penalty (hinge, softplus) and in landmarks.num_landmarks (4, 3), so the grouping needs both keys."""
     workdir = tmp_path_factory.mktemp("sweep")
-    result = lrnas("train", "-m", "experiment=smoke", "trainer.epochs=1", "eval.at_epochs=[]", "search.candidates=5",
-                   "landmarks=random", "landmarks.num_landmarks=4", "regularizer=landmark",
-                   "regularizer.warmup_epochs=0", "regularizer.penalty=hinge,softplus", "seed=0,1",
-                   "hydra.sweep.dir=outputs", cwd=workdir)
-    assert result.returncode == 0, result.stderr[-3000:]
+    common = ["train", "-m", "experiment=smoke", "trainer.epochs=1", "eval.at_epochs=[]", "search.candidates=5",
+              "landmarks=random", "regularizer=landmark", "regularizer.warmup_epochs=0", "seed=0,1"]
+    for sweep in (["regularizer.penalty=hinge,softplus", "landmarks.num_landmarks=4", "hydra.sweep.dir=outputs/a"],
+                  ["regularizer.penalty=hinge", "landmarks.num_landmarks=3", "hydra.sweep.dir=outputs/b"]):
+        result = lrnas(*common, *sweep, cwd=workdir)
+        assert result.returncode == 0, result.stderr[-3000:]
     return workdir
+
+
+CONFIGURATIONS = [(4, "hinge"), (4, "softplus"), (3, "hinge")]
+
+
+def final_taus(folder) -> dict:
+    """Recomputed from the run folders: (num_landmarks, penalty) -> the held-out taus of its seeds."""
+    taus = {}
+    for metrics in sorted(folder.rglob("metrics.json")):
+        config = OmegaConf.load(metrics.parent / "config.yaml")
+        key = (config.landmarks.num_landmarks, config.regularizer.penalty)
+        taus.setdefault(key, []).append(json.loads(metrics.read_text())["final"]["kendall_tau"])
+    return taus
 
 
 def test_runs_that_differ_in_any_config_key_are_never_averaged(penalty_sweep):
     runs = collect_runs(penalty_sweep / "outputs")
-    assert runs.keys == ["regularizer.penalty"]  # derived from the configs: no hand-kept list to forget a key in
-    table = summarise(runs).set_index("regularizer.penalty")
-    assert table["seeds"].to_dict() == {"hinge": 2, "softplus": 2}
-    for penalty, row in table.iterrows():
-        taus = runs.table.loc[runs.table["regularizer.penalty"] == penalty, "kendall_tau"]
-        assert row["kendall_tau_mean"] == pytest.approx(taus.mean())
+    # derived from the configs: no hand-kept list to forget a key in
+    assert runs.keys == ["landmarks.num_landmarks", "regularizer.penalty"]
+    table = summarise(runs).set_index(runs.keys)
+    assert sorted(table.index) == sorted(CONFIGURATIONS) and set(table["seeds"]) == {2}
+    for key, taus in final_taus(penalty_sweep / "outputs").items():
+        assert len(taus) == 2 and taus[0] != taus[1]  # else a variance would pass for a std
+        assert table.loc[key, "kendall_tau_mean"] == pytest.approx(sum(taus) / 2)
+        assert table.loc[key, "kendall_tau_std"] == pytest.approx(abs(taus[0] - taus[1]) / math.sqrt(2))  # ddof 1
 
 
-def test_report_command_shows_the_differing_keys_as_columns(penalty_sweep):
-    result = lrnas("report", "outputs", cwd=penalty_sweep)
+def test_report_command_shows_the_summary_and_writes_every_run_to_csv(penalty_sweep):
+    result = lrnas("report", "outputs", "--csv", "runs.csv", cwd=penalty_sweep)
     assert result.returncode == 0, result.stderr
     per_run, summary = result.stdout.split("\nover seeds")
-    assert "regularizer.penalty" in per_run.splitlines()[0] and "regularizer.penalty" in summary
+    for text in (per_run, summary):
+        assert "landmarks.num_landmarks" in text.splitlines()[0 if text is per_run else 1]
+        assert "regularizer.penalty" in text
+    for (num_landmarks, penalty), taus in final_taus(penalty_sweep / "outputs").items():
+        row = f"{num_landmarks} +{penalty} +2 +{sum(taus) / 2:.3f} +{abs(taus[0] - taus[1]) / math.sqrt(2):.3f}"
+        assert re.search(row, summary), (row, summary)
     assert "NaN" not in result.stdout
+    written = pd.read_csv(penalty_sweep / "runs.csv")
+    assert len(written) == 6 and {Path(run).name for run in written["run"]} == {"0", "1", "2", "3"}
+    for (num_landmarks, penalty), taus in final_taus(penalty_sweep / "outputs").items():
+        rows = (written["landmarks.num_landmarks"] == num_landmarks) & (written["regularizer.penalty"] == penalty)
+        assert sorted(written.loc[rows, "kendall_tau"]) == pytest.approx(sorted(taus))
 
 
 def test_bookkeeping_keys_do_not_split_repeats(tmp_path):

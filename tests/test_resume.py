@@ -1,26 +1,28 @@
-"""A run killed at any moment resumes exactly; a run folder never loses results to another run."""
+"""A run stopped at any point (SIGKILL, Slurm's SIGTERM, Ctrl-C) resumes to exactly the uninterrupted run's results;
+a run folder never loses results to another run. tests/interrupt.py sends each signal at an exact point."""
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
-import time
+from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from lrnas.records import atomic_write
-from lrnas.resume import config_diff
+from lrnas.resume import RunFolderConflict, config_diff, expand_resume, previous_state
 
-# 16 steps per epoch, checkpoints after every step: a kill lands mid-epoch. The regularizer is active from the start
-# and a refinement round (after epoch 2) grows the landmark set, so their RNG streams and state must survive too.
-ARGS = ["experiment=smoke", "data.synthetic.train=1024", "trainer.epochs=3", "trainer.checkpoint_every_steps=1",
-        "landmarks=random", "landmarks.num_landmarks=6", "regularizer=landmark", "regularizer.warmup_epochs=0",
-        "landmarks.refine.rounds=1", "landmarks.refine.candidates=10", "landmarks.refine.add_top=2"]
-KILL_EPOCH = 3
-
-
-def command(*args):
-    return [sys.executable, "-m", "lrnas.cli", "train", *args]
+INTERRUPT = Path(__file__).with_name("interrupt.py")
+# 8 steps per epoch; evaluation after epochs 1 and 3; the regularizer is active from the start and a refinement round
+# after epoch 2 grows the landmark set, so their RNG streams and state must survive too.
+ARGS = ["experiment=smoke", "data.synthetic.train=512", "trainer.epochs=3", "landmarks=random",
+        "landmarks.num_landmarks=6", "regularizer=landmark", "regularizer.warmup_epochs=0", "landmarks.refine.rounds=1",
+        "landmarks.refine.candidates=10", "landmarks.refine.add_top=2", "search.candidates=10"]
+# Every file a finished run writes whose content is a result (train.log and run_info.json hold times and paths).
+RESULTS = ["archs.csv", "landmarks.csv", "oracle_queries.csv", "search.csv"]
 
 
 @pytest.fixture(scope="module")
@@ -28,89 +30,150 @@ def workdir(tmp_path_factory):
     return tmp_path_factory.mktemp("resume")
 
 
+def lrnas_train(workdir, *args, interrupt=None):
+    """``lrnas train args``; ``interrupt=(signal, point)`` signals the run at that point (tests/interrupt.py)."""
+    prefix = [str(INTERRUPT), interrupt[0].name, interrupt[1]] if interrupt else ["-m", "lrnas.cli", "train"]
+    env = {**os.environ, "LRNAS_CACHE": str(workdir / "cache")}
+    return subprocess.run([sys.executable, *prefix, *args], cwd=workdir, env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+def results(run_dir):
+    """Everything a run reports except wall-clock time: its metrics and every result file."""
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics["history"] = [{k: v for k, v in row.items() if k != "elapsed_s"} for row in metrics["history"]]
+    metrics["final"] = metrics["final"] and {k: v for k, v in metrics["final"].items() if k != "elapsed_s"}
+    return metrics, {name: (run_dir / name).read_text() for name in RESULTS if (run_dir / name).exists()}
+
+
+def epochs_recorded(run_dir) -> int:
+    metrics = run_dir / "metrics.json"
+    return len(json.loads(metrics.read_text())["history"]) if metrics.exists() else 0
+
+
 @pytest.fixture(scope="module")
-def env(workdir):
-    import os
-
-    return {**os.environ, "LRNAS_CACHE": str(workdir / "cache")}
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(workdir, env):
-    result = subprocess.run(command(*ARGS, "hydra.run.dir=reference"), cwd=workdir, env=env, capture_output=True,
-                            text=True, timeout=600)
+def uninterrupted(workdir):
+    result = lrnas_train(workdir, *ARGS, "hydra.run.dir=reference")
     assert result.returncode == 0, result.stderr[-3000:]
-    return comparable(workdir / "reference")
+    assert set(results(workdir / "reference")[1]) == set(RESULTS)
+    return results(workdir / "reference")
 
 
-def comparable(run_dir):
-    """Everything a run reports except wall-clock time."""
-    history = json.loads((run_dir / "metrics.json").read_text())["history"]
-    return [{k: v for k, v in row.items() if k != "elapsed_s"} for row in history]
+def stop_and_resume(workdir, name, stops, args=ARGS):
+    """Start a run, then stop it at each of ``stops`` and resume it. A stop is (signal, point, epochs recorded by
+    then, where the stop message says it stopped, where the next process says it resumes from)."""
+    run_dir = workdir / name
+    command, resumes_from = [*args, f"hydra.run.dir={name}"], None
+    for signum, point, epochs, stopped, checkpoint in [*stops, (None, None, None, None, None)]:
+        result = lrnas_train(workdir, *command, interrupt=signum and (signum, point))
+        if resumes_from:
+            assert f"from its checkpoint at {resumes_from}\n" in result.stderr, (point, result.stderr[-3000:])
+        if signum is None:
+            assert result.returncode == 0, result.stderr[-3000:]
+            return results(run_dir)
+        expected = -signum if signum == signal.SIGKILL else 128 + signum
+        assert result.returncode == expected, f"{point}: {result.stderr[-3000:]}"
+        if signum != signal.SIGKILL:  # lrnas's own handler: the step is finished and checkpointed, the user told how
+            assert f"stopped by {signum.name} {stopped}; checkpoint saved. Resume with: lrnas train resume={run_dir}" \
+                in result.stderr, result.stderr[-3000:]
+        assert epochs_recorded(run_dir) == epochs, point
+        if epochs:  # unfinished: nothing a report would take for a result
+            assert json.loads((run_dir / "metrics.json").read_text())["final"] is None
+        command, resumes_from = [f"resume={run_dir}"], checkpoint
 
 
-def kill_mid_epoch(workdir, env, name, signum, args=ARGS):
-    proc = subprocess.Popen(command(*args, f"hydra.run.dir={name}"), cwd=workdir, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    checkpoint = workdir / name / "checkpoint.pt"
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if checkpoint.exists():
-            progress = torch.load(checkpoint, weights_only=False)["epoch_progress"]
-            if progress and progress["epoch"] == KILL_EPOCH and progress["step"] >= 3:
-                break
-        time.sleep(0.02)
-    proc.send_signal(signum)
-    _, stderr = proc.communicate(timeout=120)
-    return proc.returncode, stderr
+def test_stopped_anywhere_a_run_resumes_to_the_uninterrupted_results(workdir, uninterrupted):
+    """Pre-empted, killed or interrupted during training, evaluation, refinement and the search, with a mid-epoch
+    checkpoint every 4 steps (epochs have 8): every result file ends equal to the uninterrupted run's."""
+    final = stop_and_resume(workdir, "stopped", [
+        (signal.SIGTERM, "eval:1", 1, "after epoch 1", "the end of epoch 1"),  # the eval finishes, then the checkpoint
+        (signal.SIGKILL, "step:2:7", 1, None, "epoch 2, step 4"),  # the last step checkpoint
+        (signal.SIGKILL, "refine:2", 1, None, "epoch 2, step 4"),  # refinement comes before the epoch's checkpoint
+        (signal.SIGKILL, "step:3:3", 2, None, "the end of epoch 2"),  # before any step checkpoint: the epoch's
+        (signal.SIGTERM, "step:3:6", 2, "at epoch 3, step 6", "epoch 3, step 6"),
+        (signal.SIGKILL, "eval:3", 2, None, "epoch 3, step 6"),  # the last step is checkpointed with its evaluation
+        (signal.SIGINT, "search", 3, "during the search, which a resumed run redoes from the trained super-net",
+         "the end of epoch 3"),
+    ], args=[*ARGS, "trainer.checkpoint_every_steps=4"])
+    assert final == uninterrupted  # the reference ran with the default end-of-epoch checkpoints only
 
 
-@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
-def test_killed_run_resumes_to_the_uninterrupted_metrics(workdir, env, uninterrupted, signum):
-    name = f"killed-{signum}"
-    returncode, stderr = kill_mid_epoch(workdir, env, name, signum)
-    if signum == signal.SIGTERM:  # Slurm pre-emption: finish the step, checkpoint, say how to resume
-        assert returncode == 128 + signal.SIGTERM
-        assert f"Resume with: lrnas train resume={workdir / name}" in stderr
-    else:
-        assert returncode == -signal.SIGKILL
-    assert len(comparable(workdir / name)) == KILL_EPOCH - 1  # killed inside the last epoch
-    resumed = subprocess.run(command(f"resume={workdir / name}"), cwd=workdir, env=env, capture_output=True,
-                             text=True, timeout=600)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f"from its checkpoint at epoch {KILL_EPOCH}, step" in resumed.stderr
-    assert comparable(workdir / name) == uninterrupted
-
-
-# PC-DARTS has the most state (alpha, beta, their Adam moments, the warm-up, channel draws); FairNAS on NB101 covers
-# the other space and a multi-path step. GDAS's extra state (Gumbel draws) uses the same generator checkpointing.
-@pytest.mark.parametrize("algorithm", ["pcdarts", "fairnas space=nb101"])
-def test_other_algorithms_and_spaces_resume_exactly(workdir, env, algorithm):
-    """Architecture parameters, their optimizer, the algorithm's draws and the NB101 path survive a kill."""
-    name, *space = algorithm.split()
-    args = [*ARGS[:-3], f"algorithm={name}", *space, "data.synthetic.train=512"]  # no refinement; 8 steps per epoch
-    algorithm = algorithm.replace(" ", "-").replace("=", "-")
-    reference = subprocess.run(command(*args, f"hydra.run.dir=ref-{algorithm}"), cwd=workdir, env=env,
-                               capture_output=True, text=True, timeout=600)
+# PC-DARTS has the most state (alpha, beta, their Adam moments, the warm-up, channel draws); GDAS its Gumbel draws, a
+# temperature schedule and a SPOS warm-up epoch; FairNAS on NB101 covers the other space and a multi-path step.
+@pytest.mark.parametrize("algorithm", ["algorithm=pcdarts", "algorithm=gdas algorithm.supernet_warmup_epochs=1",
+                                       "algorithm=fairnas space=nb101"])
+def test_every_algorithm_and_space_resumes_exactly(workdir, algorithm):
+    """Architecture parameters, their optimizer, the algorithm's draws and the NB101 path survive a pre-emption."""
+    args = [*ARGS[:-4], *algorithm.split(), "search.candidates=10", "data.synthetic.train=256",
+            "eval.at_epochs=[]"]  # 4 steps per epoch, no refinement
+    name = re.sub(r"\W+", "-", algorithm.removeprefix("algorithm="))
+    reference = lrnas_train(workdir, *args, f"hydra.run.dir=ref-{name}")
     assert reference.returncode == 0, reference.stderr[-3000:]
-    name = f"killed-{algorithm}"
-    returncode, _ = kill_mid_epoch(workdir, env, name, signal.SIGTERM, args)
-    assert returncode == 128 + signal.SIGTERM
-    resumed = subprocess.run(command(f"resume={workdir / name}"), cwd=workdir, env=env, capture_output=True,
-                             text=True, timeout=600)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    final = comparable(workdir / name)
-    assert final == comparable(workdir / f"ref-{algorithm}")
-    search = json.loads((workdir / name / "metrics.json").read_text())["search"]
-    assert search == json.loads((workdir / f"ref-{algorithm}" / "metrics.json").read_text())["search"]
+    final = stop_and_resume(workdir, name, [(signal.SIGTERM, "step:3:2", 2, "at epoch 3, step 2", "epoch 3, step 2")],
+                            args=args)
+    assert final == results(workdir / f"ref-{name}")
 
 
-def test_changed_config_is_refused_with_the_changed_keys(workdir, env, uninterrupted):
-    result = subprocess.run(command(*ARGS, "hydra.run.dir=reference", "trainer.lr=0.1"), cwd=workdir, env=env,
-                            capture_output=True, text=True, timeout=300)
+def test_changed_config_is_refused_with_the_changed_keys(workdir, uninterrupted):
+    result = lrnas_train(workdir, *ARGS, "hydra.run.dir=reference", "trainer.lr=0.1")
     assert result.returncode == 2
     assert "refusing to resume or overwrite it. Changed keys: trainer.lr: 0.025 -> 0.1" in result.stderr
-    assert comparable(workdir / "reference") == uninterrupted  # nothing was overwritten
+    assert results(workdir / "reference") == uninterrupted  # nothing was overwritten
+
+
+@pytest.fixture
+def run_folder(tmp_path):
+    """A run folder holding a checkpoint written on CPU by this lrnas for ``cfg``."""
+    cfg = OmegaConf.create({"seed": 0, "trainer": {"lr": 0.025}})
+    torch.save({"config": OmegaConf.to_container(cfg), "device_type": "cpu",
+                "rng": {"streams": "lrnas.seeding.stream_seed"}}, tmp_path / "checkpoint.pt")
+    return tmp_path, cfg
+
+
+def test_a_checkpoint_of_this_config_is_resumed(run_folder):
+    folder, cfg = run_folder
+    assert previous_state(folder, cfg, torch.device("cpu"))["device_type"] == "cpu"
+
+
+def test_a_corrupt_checkpoint_is_named_and_left_in_place(run_folder):
+    folder, cfg = run_folder
+    (folder / "checkpoint.pt").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(RunFolderConflict, match=f"^{folder / 'checkpoint.pt'} cannot be read .*; move it away to "
+                                                "start over$"):
+        previous_state(folder, cfg, torch.device("cpu"))
+    assert (folder / "checkpoint.pt").read_bytes() == b"PK\x03\x04 truncated"
+
+
+def test_a_checkpoint_from_another_device_type_is_refused_with_where_to_resume_it(run_folder):
+    folder, cfg = run_folder
+    with pytest.raises(RunFolderConflict, match=r"was written on cpu; resume it there \(device=cpu\), not on cuda"):
+        previous_state(folder, cfg, torch.device("cuda"))
+
+
+def test_a_checkpoint_with_other_random_streams_is_refused(run_folder):
+    folder, cfg = run_folder
+    state = torch.load(folder / "checkpoint.pt", weights_only=False)
+    torch.save({**state, "rng": {}}, folder / "checkpoint.pt")
+    with pytest.raises(RunFolderConflict, match="derived its random streams differently"):
+        previous_state(folder, cfg, torch.device("cpu"))
+
+
+def test_results_without_a_checkpoint_are_never_overwritten(tmp_path):
+    (tmp_path / "metrics.json").write_text("{}")
+    with pytest.raises(RunFolderConflict, match="holds results but no checkpoint.pt; refusing to overwrite them"):
+        previous_state(tmp_path, OmegaConf.create({}), torch.device("cpu"))
+
+
+def test_resume_at_a_folder_that_is_not_a_run_is_one_line_and_exit_2(tmp_path):
+    from click.testing import CliRunner
+
+    from lrnas.cli import cli
+
+    with pytest.raises(ValueError, match=f"^resume='{tmp_path}' is not a run folder: it has no run_info.json$"):
+        expand_resume([f"resume={tmp_path}"])
+    result = CliRunner().invoke(cli, ["train", f"resume={tmp_path}"])
+    assert result.exit_code == 2
+    assert result.output == f"error: resume='{tmp_path}' is not a run folder: it has no run_info.json\n"
 
 
 def test_atomic_write_keeps_the_last_good_file_when_writing_fails(tmp_path):

@@ -47,6 +47,13 @@ def test_table_lists_enough_bad_inputs():
     assert len({row["overrides"] for row in ROWS}) == len(ROWS), "a row is repeated"
 
 
+def test_every_schema_key_has_a_rejected_value_in_the_table():
+    """A rule nobody feeds a bad value could be disabled unnoticed. ``X.name`` is set by its config group ``X``."""
+    overridden = {token.lstrip("+~").partition("=")[0] for row in ROWS for token in shlex.split(row["overrides"])}
+    untested = [key for key in SCHEMA if key not in overridden and key.removesuffix(".name") not in overridden]
+    assert not untested, f"add a row to {TABLE.name} for: {', '.join(untested)}"
+
+
 @pytest.mark.parametrize("row", ROWS, ids=[row["overrides"] for row in ROWS])
 def test_bad_input_gives_its_exact_line(row, tmp):
     overrides, expected = filled(row, tmp)

@@ -27,7 +27,17 @@ import numpy as np
 import pandas as pd
 
 from lrnas.benchmarks.table import GroundTruthError, TableBenchmark, check_sha256
-from lrnas.spaces.nb101 import NUM_ARCHS, Arch, as_arch, format_arch, module_hash, parse_arch
+from lrnas.spaces.nb101 import (
+    NUM_ARCHS,
+    Arch,
+    InvalidArch,
+    are_pruned,
+    as_arch,
+    check_pruned,
+    format_arch,
+    module_hash,
+    parse_arch,
+)
 
 TABLE_PATH = Path(__file__).with_name("data") / "nb101.csv.xz"
 # The one record of the shipped table's content; scripts/build_nb101_table.py checks a rebuild against it (a rebuild
@@ -62,8 +72,10 @@ class NB101Benchmark(TableBenchmark):
         self._by_hash = {key: i for i, key in enumerate(table["hash"].tolist())}
 
     @classmethod
-    def from_csv(cls, path: str | os.PathLike) -> NB101Benchmark:
-        """Read a table with the columns of ``scripts/build_nb101_table.py``; raise GroundTruthError if unusable."""
+    def from_csv(cls, path: str | os.PathLike, check_rows: bool = True) -> NB101Benchmark:
+        """Read a table with the columns of ``scripts/build_nb101_table.py``; raise GroundTruthError if unusable.
+        ``check_rows`` checks every cell and value (:func:`row_problem`); the shipped table is checked by checksum."""
+        shipped = Path(path) == TABLE_PATH
         try:
             table = pd.read_csv(path, dtype=DTYPES, usecols=list(DTYPES))
             if table.isna().any().any():
@@ -71,10 +83,15 @@ class NB101Benchmark(TableBenchmark):
             for column in ("hash", "arch_str"):
                 if not table[column].is_unique:
                     raise ValueError(f"column {column} has duplicates")
+            problem = row_problem(table) if check_rows else None
+            if problem:
+                row, why = problem
+                raise ValueError(f"line {row + 2} (hash {table['hash'].iloc[row]}): {why}")  # line 1: the header
         except (OSError, ValueError, EOFError) as err:  # missing file, bad compression, bad CSV, wrong columns/dtypes
             reason = " ".join(str(err).split())
-            raise GroundTruthError(f"cannot load NAS-Bench-101 table {path}: {reason}; reinstall lrnas or rebuild it "
-                                   "with `python scripts/build_nb101_table.py`") from None
+            fix = ("reinstall lrnas or rebuild it with `python scripts/build_nb101_table.py`" if shipped else
+                   "re-import it with `lrnas bench import nb101 --tfrecord FILE`")
+            raise GroundTruthError(f"cannot load NAS-Bench-101 table {path}: {reason}; {fix}") from None
         table["params_m"] = table["params"] / 1e6
         return cls(table, Path(path))
 
@@ -131,8 +148,27 @@ def load_nb101(path: str | os.PathLike | None = None) -> NB101Benchmark:
     table at ``path`` with the same columns (e.g. all 423,624 cells imported from the official tfrecord)."""
     if path is None:
         check_table(TABLE_PATH)
-        return NB101Benchmark.from_csv(TABLE_PATH)
+        return NB101Benchmark.from_csv(TABLE_PATH, check_rows=False)
     return NB101Benchmark.from_csv(path)
+
+
+def row_problem(table: pd.DataFrame) -> tuple[int, str] | None:
+    """The position of the first bad row of an NB101 table and what is wrong with it, or None. Bad: a cell that is not
+    a valid pruned NB101 cell (not upper triangular, so not a DAG; input not reaching output; a vertex off every path;
+    more than 9 edges; unknown ops), an accuracy outside [0, 100] %, negative params or ``full`` not 0/1."""
+    cells = np.flatnonzero(~are_pruned(table["arch_str"].tolist()))
+    if len(cells):
+        try:
+            check_pruned(table["arch_str"].iloc[cells[0]])
+        except InvalidArch as why:
+            return int(cells[0]), str(why)
+    for column, low, high, allowed in [*((m, 0, 100, "an accuracy in [0, 100] (%)") for m in METRICS),
+                                       ("params", 0, np.inf, "a parameter count >= 0"), ("full", 0, 1, "0 or 1")]:
+        values = table[column].to_numpy()
+        bad = np.flatnonzero(~((values >= low) & (values <= high)))
+        if len(bad):
+            return int(bad[0]), f"{column}={values[bad[0]]} is not {allowed}"
+    return None
 
 
 def check_table(path: Path) -> None:

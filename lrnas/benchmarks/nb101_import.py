@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from lrnas.benchmarks.nb101 import row_problem
 from lrnas.benchmarks.tfrecord import decode_message, double, int32, iter_records
 from lrnas.spaces.nb101 import OPS
 
@@ -107,7 +108,7 @@ def parse_record(data: bytes) -> Evaluation:
     # The last evaluation is the end of training (api.py's evaluation_data[2], after the start and halfway points).
     # A field left out means its proto2 default, 0, as the official API reads it.
     final = decode_message(evaluations[-1])
-    return Evaluation(
+    run = Evaluation(
         hash=module_hash,
         epochs=epochs,
         arch_str=arch_string(raw_adjacency, raw_operations),
@@ -115,6 +116,10 @@ def parse_record(data: bytes) -> Evaluation:
         valid=double(final.get(VALIDATION_ACCURACY, [bytes(8)])[-1]),
         test=double(final.get(TEST_ACCURACY, [bytes(8)])[-1]),
     )
+    for name, accuracy in (("validation", run.valid), ("test", run.test)):
+        if not 0 <= accuracy <= 1:  # NaN fails too
+            raise ValueError(f"cell {module_hash}: {name} accuracy {accuracy} is not a fraction in [0, 1]")
+    return run
 
 
 def build_table(tfrecord: Path, progress: bool = True) -> tuple[pd.DataFrame, ImportSummary]:
@@ -158,6 +163,11 @@ def build_table(tfrecord: Path, progress: bool = True) -> tuple[pd.DataFrame, Im
         "cifar10_test": (np.array(test_sums) / repeats * 100).round(4),
         "full": 1,
     })
+    problem = row_problem(table)  # the checks load_nb101 makes: nothing is written that it would refuse
+    if problem:
+        row, why = problem
+        raise NB101ImportError(f"{tfrecord}: cell {table['hash'].iloc[row]}: {why}; this is not the official "
+                               "NAS-Bench-101 data")
     return table, ImportSummary(records, skipped, len(cells), (int(repeats.min()), int(repeats.max())))
 
 

@@ -19,7 +19,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
+import math
 import random
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
 
 OPS = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")  # order = NB101's labels 0, 1, 2 (module_hash uses it)
 NUM_VERTICES = 7
@@ -147,6 +152,49 @@ def _validate(arch: Arch) -> Arch:
 def _valid_or_none(arch: Arch) -> Arch | None:
     pruned = _prune(arch)
     return pruned if pruned is not None and num_edges(pruned) <= MAX_EDGES else None
+
+
+def check_pruned(arch_str: str) -> Arch:
+    """The cell of ``arch_str`` if it is valid and pruned, as NB101's own files store cells; InvalidArch says why not
+    (here: vertex 2 is a dead end).
+
+        >>> check_pruned("011001000:conv1x1-bn-relu")[1]
+        ('conv1x1-bn-relu',)
+        >>> are_pruned(["011001000:conv1x1-bn-relu", "0110000100000000:conv3x3-bn-relu,maxpool3x3"]).tolist()
+        [True, False]
+    """
+    arch = parse_arch(arch_str)
+    pruned = _validate(arch)
+    if pruned != arch:
+        raise InvalidArch(f"{arch_str!r} is not pruned: its pruned form is {format_arch(pruned)!r} (a vertex is off "
+                          "every input -> output path)")
+    return arch
+
+
+def are_pruned(arch_strs: Sequence[str]) -> np.ndarray:
+    """Per string, whether :func:`check_pruned` accepts it: the matrix checks run on arrays, so all 423,624 cells take
+    about a second (one by one they take half a minute)."""
+    accepted = np.zeros(len(arch_strs), dtype=bool)
+    by_size = defaultdict(list)  # n -> (position, bits) of the strings whose ops and size are right
+    for position, arch_str in enumerate(arch_strs):
+        bits, sep, op_list = arch_str.partition(":") if isinstance(arch_str, str) else ("", "", "")
+        n = math.isqrt(len(bits))
+        ops = op_list.split(",") if op_list else []
+        if (sep and n * n == len(bits) and 2 <= n <= NUM_VERTICES and not bits.strip("01") and len(ops) == n - 2
+                and all(op in OPS for op in ops)):
+            by_size[n].append((position, bits))
+    for n, rows in by_size.items():
+        positions, bits = zip(*rows, strict=True)
+        matrices = (np.frombuffer("".join(bits).encode(), dtype=np.uint8) - ord("0")).reshape(-1, n, n).astype(bool)
+        upper = ~(matrices & np.tril(np.ones((n, n), dtype=bool))).any(axis=(1, 2))
+        from_input, to_output = np.zeros((len(rows), n), dtype=bool), np.zeros((len(rows), n), dtype=bool)
+        from_input[:, 0], to_output[:, -1] = True, True
+        for v in range(1, n):  # edges go from lower to higher vertices: one pass in each direction
+            from_input[:, v] = (from_input[:, :v] & matrices[:, :v, v]).any(axis=1)
+            to_output[:, n - 1 - v] = (matrices[:, n - 1 - v, n - v:] & to_output[:, n - v:]).any(axis=1)
+        on_paths = (from_input & to_output).all(axis=1)
+        accepted[list(positions)] = upper & on_paths & (matrices.sum(axis=(1, 2)) <= MAX_EDGES)
+    return accepted
 
 
 def is_valid(arch: Arch) -> bool:
