@@ -37,7 +37,7 @@ table: ## regenerate the shipped NB201 and NB101 ground-truth tables from ../sha
 	$(BIN)/python scripts/build_nb201_table.py
 	$(BIN)/python scripts/build_nb101_table.py
 
-mutation: ## mutation testing (mutmut; not CI) of landmarks/, evaluation/, training.py, reporting/, search/. MUTANTS='lrnas.evaluation.metrics*' narrows it (114 of 2,024 mutants, 6 min here); all: not yet timed
+mutation: ## mutation testing (mutmut; not CI) of landmarks/, evaluation/, training.py, reporting/, search/. MUTANTS='lrnas.evaluation.metrics*' narrows it (114 of 2,024 mutants, 11 min here); all 2,024: not run (hours on 2 cores)
 	$(BIN)/pip install -q 'mutmut>=3.3,<4'
 	$(BIN)/mutmut run --max-children 2 $(MUTANTS)
 	$(BIN)/mutmut results

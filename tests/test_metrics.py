@@ -100,3 +100,27 @@ def test_kendall_is_tau_b_on_tied_supernet_accuracies():
     scores, truth = [12.5, 12.5, 25.0, 25.0, 37.5, 37.5], [90.0, 90.0, 91.0, 93.0, 92.0, 92.0]
     assert kendall_tau(scores, truth) == pytest.approx(8 / np.sqrt(156), abs=1e-12)
     assert stats.kendalltau(scores, truth, variant="c").statistic != pytest.approx(kendall_tau(scores, truth))
+
+
+@pytest.mark.parametrize("scores, truth, tied", [([7.0] * 4, [1, 2, 3, 4], "super-net"),
+                                                 ([1, 2, 3, 4], [93.0] * 4, "ground-truth")])
+def test_either_side_all_tied_gives_no_correlation_and_names_the_side(scores, truth, tied):
+    assert kendall_tau(scores, truth) is None and spearman_rho(scores, truth) is None
+    assert ranking_metrics(scores, truth, top_k=2)["kendall_tau_undefined"] == \
+        f"all 4 {tied} accuracies are tied: Kendall tau undefined"
+
+
+def test_ties_in_a_top_k_go_to_the_earlier_sample_position():
+    """Deterministic on any sort algorithm (numpy's default one reorders these ties): the top 10 are the five 2.0s and
+    the first five 1.0s, at positions 5, 7, 9, 11, 13."""
+    scores = np.r_[np.full(5, 2.0), np.tile([1.0, 0.0], 20)]
+    truth = np.zeros(45)
+    truth[[0, 1, 2, 3, 4, 5, 7, 9, 11, 13]] = 90.0 + np.arange(10)
+    assert precision_at_top_k(scores, truth, 10) == 1.0
+    assert top_k_ground_truth(scores, truth, 10) == (94.5, 99.0)
+    assert precision_at_top_k(scores, 10 * scores, 10) == 1.0  # the same ties in the ground truth: the same top 10
+
+
+def test_two_archs_are_enough_and_the_default_top_k_is_10():
+    assert ranking_metrics([1, 2], [3, 4])["kendall_tau"] == pytest.approx(1.0)
+    assert "precision_at_top10" in ranking_metrics(np.arange(12), np.arange(12))
