@@ -355,7 +355,8 @@ def describe_ranking(metrics: dict) -> str:
     else:
         versus = "" if baseline is None else f": super-net {'beats' if tau > baseline else 'does NOT beat'} it"
         text = (f"held-out Kendall tau {tau:.3f} {sample} (param-count baseline {_number(baseline)}{versus}), "
-                f"Spearman {_number(metrics['spearman_rho'])}")
+                f"sparse tau {_number(metrics['sparse_kendall_tau'])} (baseline "
+                f"{_number(metrics['param_count_sparse_kendall_tau'])}), Spearman {_number(metrics['spearman_rho'])}")
     text += f", mean super-net acc {metrics['mean_supernet_accuracy']:.1f}%"
     if "landmark_kendall_tau" in metrics:
         landmark_tau = metrics["landmark_kendall_tau"]
@@ -376,6 +377,7 @@ def metrics_document(run: Run) -> dict:
             "num_archs": len(run.sample.archs),
             "excluded_landmarks": len(run.current_landmarks),
             "sample_seed": cfg.eval.sample_seed,
+            "pool_size": len(run.sample.pool_ground_truth),  # the archs it is drawn from: P>random ranks among them
             "num_test_images": len(run.test_labels),
             "ground_truth": f"{cfg.space.name}:{cfg.space.ground_truth}",
         },
@@ -387,9 +389,9 @@ def metrics_document(run: Run) -> dict:
 
 
 def summary_table(history: list[dict]) -> str:
-    columns = ["epoch", "train_loss", "train_accuracy", "kendall_tau", "param_count_kendall_tau",
+    columns = ["epoch", "train_loss", "train_accuracy", "kendall_tau", "param_count_kendall_tau", "sparse_kendall_tau",
                "landmark_kendall_tau", "spearman_rho", "precision_at_top10", "top10_mean_ground_truth",
-               "landmark_lambda", "elapsed_s"]
+               "p_surpass_random_top10", "landmark_lambda", "elapsed_s"]
     frame = pd.DataFrame([row for row in history if "kendall_tau" in row])
     numbers = frame[[c for c in columns if c in frame]].apply(pd.to_numeric)  # None (a tied tau) -> NaN -> na_rep
     return numbers.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="undefined")

@@ -7,7 +7,9 @@ from scipy import stats
 from lrnas.evaluation.metrics import (
     kendall_tau,
     precision_at_top_k,
+    prob_surpass_random,
     ranking_metrics,
+    sparse_kendall_tau,
     spearman_rho,
     top_k_ground_truth,
 )
@@ -124,3 +126,50 @@ def test_ties_in_a_top_k_go_to_the_earlier_sample_position():
 def test_two_archs_are_enough_and_the_default_top_k_is_10():
     assert ranking_metrics([1, 2], [3, 4])["kendall_tau"] == pytest.approx(1.0)
     assert "precision_at_top10" in ranking_metrics(np.arange(12), np.arange(12))
+
+
+def authors_sparse_kendall_tau(scores, truth, threshold):
+    """The procedure of kcyu2014/nas-landmarkreg nasws/cnn/utils.py:90-122 and 153-182, step by step: sort ids by
+    ground truth, walk them giving a new rank whenever the threshold bin rises, then tau between those ranks and the
+    ranks of the ids sorted by super-net score."""
+    ids = list(range(len(scores)))
+    truth = [t * 1e-2 for t in truth]
+    by_score = sorted(ids, key=lambda i: (scores[i], i))
+    by_truth = sorted(ids, key=lambda i: truth[i])
+    ranks, rank_of, rank, previous = [], {}, -1, 0.0
+    for i in by_truth:
+        if truth[i] * (1 / threshold) // 1 > previous * (1 / threshold) // 1:
+            rank += 1
+        rank_of[i], previous = rank, truth[i]
+        ranks.append(rank)
+    return stats.kendalltau(ranks, [rank_of[i] for i in by_score]).statistic
+
+
+@pytest.mark.parametrize("threshold", [1e-2, 1e-3])
+def test_sparse_kendall_tau_is_the_authors_procedure(threshold):
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        truth = rng.uniform(85, 95, 60).round(2)
+        scores = truth + rng.normal(0, 3, 60)
+        scores[:10] = scores[10]  # tied super-net accuracies keep their sample order
+        assert sparse_kendall_tau(scores, truth, threshold) == pytest.approx(
+            authors_sparse_kendall_tau(list(scores), list(truth), threshold), abs=1e-12)
+
+
+def test_sparse_kendall_tau_ignores_order_within_a_bin_and_is_none_in_one_bin():
+    truth = [91.0, 91.5, 92.3, 93.9]
+    assert kendall_tau([2, 1, 3, 4], truth) == pytest.approx(4 / 6)
+    assert sparse_kendall_tau([2, 1, 3, 4], truth) == 1.0  # 91.0 and 91.5 share the bin [91%, 92%)
+    assert sparse_kendall_tau([4, 3, 2, 1], truth) == pytest.approx(-0.8)  # tau-b: the tie in both orders
+    assert sparse_kendall_tau([1, 2, 3], [93.1, 93.4, 93.9]) is None
+
+
+def test_prob_surpass_random_is_the_best_of_the_top_k_ranked_in_the_pool():
+    pool = np.arange(100.0)  # ground truth 0..99: an arch with ground truth g has g archs below it
+    assert prob_surpass_random([3, 2, 1], [50.0, 90.0, 99.0], pool, k=2) == pytest.approx(0.9 ** 2)
+    assert prob_surpass_random([3, 2, 1], [50.0, 90.0, 99.0], pool, k=3) == pytest.approx(0.99 ** 3)
+    metrics = ranking_metrics([3, 2, 1], [50.0, 90.0, 99.0], top_k=2, pool_ground_truth=pool)
+    assert metrics["p_surpass_random_top2"] == pytest.approx(0.81)
+    assert "p_surpass_random_top2" not in ranking_metrics([3, 2, 1], [50.0, 90.0, 99.0], top_k=2)
+    assert ranking_metrics([1, 1, 1], [50.0, 90.0, 99.0], top_k=2, pool_ground_truth=pool)[
+        "p_surpass_random_top2"] is None  # tied scores: no top k to speak of

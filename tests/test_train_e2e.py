@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -162,6 +163,14 @@ def test_final_taus_equal_scipy_recomputed_from_archs_csv(plain_and_landmark_run
     bench = load_nb201()
     assert archs["ground_truth"].tolist() == bench.accuracies(archs["arch"], "cifar10_test").tolist()
     assert archs["params_m"].tolist() == bench.params(archs["arch"]).tolist()
+    # The authors' sparse tau (bins of 1% of ground truth) and P>random (rank among all 15,625 cells), recomputed.
+    bins = archs["ground_truth"].to_numpy() // 1  # 1e-2 bins of accuracies in [0, 1] are whole percents
+    sparse = stats.kendalltau(np.sort(bins), bins[np.argsort(archs[last].to_numpy(), kind="stable")]).statistic
+    assert final["sparse_kendall_tau"] == pytest.approx(sparse, abs=1e-12)
+    best = archs.sort_values(last, ascending=False, kind="stable")["ground_truth"].iloc[:10].max()
+    every_cell = bench.accuracies(bench.archs, "cifar10_test")
+    assert metrics["eval_sample"]["pool_size"] == len(every_cell) == 15_625
+    assert final["p_surpass_random_top10"] == pytest.approx(((every_cell < best).sum() / 15_625) ** 10, abs=1e-12)
 
 
 def test_landmark_run_scores_the_plain_runs_archs_and_no_landmark(plain_and_landmark_runs):

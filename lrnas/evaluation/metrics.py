@@ -37,6 +37,40 @@ def spearman_rho(scores, ground_truth) -> float | None:
     return float(stats.spearmanr(scores, ground_truth).statistic)
 
 
+def sparse_kendall_tau(scores, ground_truth, threshold: float = 1e-2) -> float | None:
+    """The authors' sparse Kendall tau: ground truth binned into steps of ``threshold`` (accuracy as a fraction), so
+    archs closer than that count as tied; then tau-b between the bins in ground-truth order and the bins in super-net
+    order (kcyu2014/nas-landmarkreg nasws/cnn/utils.py:90-122 and 153-218, called with threshold 1e-2 in
+    nasws/cnn/visualization/tool.py:391). ``ground_truth`` is in %, scaled by 1e-2 as their code does
+    (utils.py:169-170). Their dense ranks of the bins are a strictly increasing map of the bins, which tau does not
+    see. Ties among ``scores`` keep the sample order (theirs: numpy's default sort, which reorders them arbitrarily).
+
+        >>> sparse_kendall_tau([2, 1, 3, 4], [91.0, 91.5, 92.3, 93.9])  # 91.0 and 91.5 share the bin [0.91, 0.92)
+        1.0
+    """
+    bins = np.asarray(ground_truth, dtype=float) * 1e-2 * (1 / threshold) // 1
+    in_truth_order = np.sort(bins)
+    in_score_order = bins[np.argsort(np.asarray(scores), kind="stable")]
+    if tie_reason(in_truth_order, in_score_order):  # every arch in one bin, or every score tied
+        return None
+    return float(stats.kendalltau(in_truth_order, in_score_order).statistic)
+
+
+def prob_surpass_random(scores, ground_truth, pool_ground_truth, k: int) -> float:
+    """P>random: the chance that ``k`` architectures drawn at random from the space all rank below the best (by ground
+    truth) of the super-net's top ``k``, ``(rank / N) ** k`` with rank = how many of the N archs of
+    ``pool_ground_truth`` have a lower ground truth (kcyu2014/nas-landmarkreg nasws/cnn/visualization/tool.py:16-17;
+    top k and best rank as in nasws/cnn/visualization/analysis.py:82-107). 1 means search beats random sampling.
+
+        >>> prob_surpass_random([0.9, 0.1, 0.5], [93.0, 94.0, 80.0], [80.0, 85.0, 90.0, 93.0, 94.0], k=2)
+        0.36
+    """
+    k = min(k, len(scores))
+    best = np.max(np.asarray(ground_truth)[np.argsort(-np.asarray(scores), kind="stable")[:k]])
+    rank = np.searchsorted(np.sort(np.asarray(pool_ground_truth, dtype=float)), best, side="left")
+    return float((rank / len(pool_ground_truth)) ** k)
+
+
 def precision_at_top_k(scores, ground_truth, k: int) -> float:
     """Fraction of the super-net's top-k that are also in the ground-truth top-k."""
     k = min(k, len(scores))
@@ -51,22 +85,19 @@ def top_k_ground_truth(scores, ground_truth, k: int) -> tuple[float, float]:
     return float(chosen.mean()), float(chosen.max())
 
 
-def ranking_metrics(scores, ground_truth, top_k: int = 10) -> dict[str, float | str | None]:
-    """Every metric the tool reports, for one sample; ``sample_size`` is always included. When all ``scores`` are
-    tied, the super-net orders nothing: every metric of its order is None and ``kendall_tau_undefined`` says why."""
+def ranking_metrics(scores, ground_truth, top_k: int = 10, pool_ground_truth=None) -> dict[str, float | str | None]:
+    """Every metric the tool reports, for one sample; ``sample_size`` is always included, P>random when the ground
+    truth of the whole pool the sample came from is given. When all ``scores`` are tied, the super-net orders
+    nothing: every metric of its order is None and ``kendall_tau_undefined`` says why."""
     if len(scores) != len(ground_truth) or len(scores) < 2:
         raise ValueError(f"need two equally long arrays of >= 2 values, got {len(scores)} and {len(ground_truth)}")
+    by_order = {"kendall_tau": kendall_tau, "sparse_kendall_tau": sparse_kendall_tau, "spearman_rho": spearman_rho,
+                f"precision_at_top{top_k}": lambda s, g: precision_at_top_k(s, g, top_k),
+                f"top{top_k}_mean_ground_truth": lambda s, g: top_k_ground_truth(s, g, top_k)[0],
+                f"top{top_k}_best_ground_truth": lambda s, g: top_k_ground_truth(s, g, top_k)[1]}
+    if pool_ground_truth is not None:
+        by_order[f"p_surpass_random_top{top_k}"] = lambda s, g: prob_surpass_random(s, g, pool_ground_truth, top_k)
     reason = tie_reason(scores, ground_truth)
     if reason:
-        return {"sample_size": len(scores), "kendall_tau": None, "kendall_tau_undefined": reason,
-                "spearman_rho": None, f"precision_at_top{top_k}": None, f"top{top_k}_mean_ground_truth": None,
-                f"top{top_k}_best_ground_truth": None}
-    top_mean, top_best = top_k_ground_truth(scores, ground_truth, top_k)
-    return {
-        "sample_size": len(scores),
-        "kendall_tau": kendall_tau(scores, ground_truth),
-        "spearman_rho": spearman_rho(scores, ground_truth),
-        f"precision_at_top{top_k}": precision_at_top_k(scores, ground_truth, top_k),
-        f"top{top_k}_mean_ground_truth": top_mean,
-        f"top{top_k}_best_ground_truth": top_best,
-    }
+        return {"sample_size": len(scores), **dict.fromkeys(by_order), "kendall_tau_undefined": reason}
+    return {"sample_size": len(scores), **{name: metric(scores, ground_truth) for name, metric in by_order.items()}}

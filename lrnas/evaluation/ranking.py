@@ -13,7 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..seeding import stream_seed
-from .metrics import kendall_tau, ranking_metrics, tie_reason
+from .metrics import kendall_tau, ranking_metrics, sparse_kendall_tau, tie_reason
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class EvalSample:
     archs: list[str]
     ground_truth: np.ndarray
     params: np.ndarray
+    pool_ground_truth: np.ndarray | None = None  # of the whole pool the sample is drawn from: P>random's ranks
 
 
 def draw_eval_sample(benchmark, num_archs: int, seed: int, exclude: set[str], metric: str) -> EvalSample:
@@ -39,7 +40,8 @@ def draw_eval_sample(benchmark, num_archs: int, seed: int, exclude: set[str], me
     if not 2 <= num_archs <= len(archs):
         pool = len(order) - len(exclude)
         raise ValueError(f"eval.num_archs={num_archs} must be between 2 and the {pool} non-landmark architectures")
-    return EvalSample(archs, benchmark.accuracies(archs, metric), benchmark.params(archs))
+    return EvalSample(archs, benchmark.accuracies(archs, metric), benchmark.params(archs),
+                      benchmark.accuracies(order, metric))
 
 
 # BatchNorm scores with the statistics of each evaluation batch (track_running_stats=False, as the authors), so a
@@ -86,8 +88,9 @@ def evaluate_ranking(super_net, space, sample: EvalSample, images, labels, batch
     """Ranking metrics of the super-net on ``sample`` plus the parameter-count baseline on the same sample, and,
     when there are landmarks, Kendall tau on the landmarks themselves (how well the regularizer fits them)."""
     accuracies = supernet_accuracies(super_net, [space.parse_arch(a) for a in sample.archs], images, labels, batch_size)
-    metrics = ranking_metrics(accuracies, sample.ground_truth, top_k=top_k)
+    metrics = ranking_metrics(accuracies, sample.ground_truth, top_k, sample.pool_ground_truth)
     metrics["param_count_kendall_tau"] = kendall_tau(sample.params, sample.ground_truth)
+    metrics["param_count_sparse_kendall_tau"] = sparse_kendall_tau(sample.params, sample.ground_truth)
     metrics["mean_supernet_accuracy"] = float(accuracies.mean())
     if landmarks:
         fitted = supernet_accuracies(super_net, [space.parse_arch(lm.arch) for lm in landmarks], images, labels,

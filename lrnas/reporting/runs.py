@@ -28,8 +28,9 @@ from omegaconf import OmegaConf
 # Hydra's own settings (hydra.*) are not part of config.yaml; they are skipped should one appear.
 BOOKKEEPING = ("seed", "resume", "device", "data.cache_dir", "trainer.checkpoint_every_steps")
 
-METRIC_COLUMNS = ["sample_size", "kendall_tau", "param_count_kendall_tau", "landmark_kendall_tau", "spearman_rho",
-                  "precision_at_top10", "top10_mean_ground_truth", "elapsed_s"]
+METRIC_COLUMNS = ["sample_size", "kendall_tau", "param_count_kendall_tau", "sparse_kendall_tau",
+                  "param_count_sparse_kendall_tau", "landmark_kendall_tau", "spearman_rho", "precision_at_top10",
+                  "top10_mean_ground_truth", "p_surpass_random_top10", "elapsed_s"]
 # The search phase's choice (runs from before the search phase have none): its ground truth and percentile.
 SEARCH_COLUMNS = ["ground_truth", "percentile"]
 
@@ -126,8 +127,9 @@ def summarise(runs: Runs) -> pd.DataFrame:
     grouped = table.groupby(runs.keys or ["_all"], dropna=False, sort=False)
     summary = grouped["kendall_tau"].agg(seeds="size", kendall_tau_mean=lambda tau: tau.mean(skipna=False),
                                          kendall_tau_std=lambda tau: tau.std(skipna=False))
-    for metric in ["param_count_kendall_tau", "landmark_kendall_tau", "top10_mean_ground_truth",
-                   "searched_ground_truth", "elapsed_s"]:
+    for metric in ["param_count_kendall_tau", "sparse_kendall_tau", "param_count_sparse_kendall_tau",
+                   "landmark_kendall_tau", "top10_mean_ground_truth", "p_surpass_random_top10", "searched_ground_truth",
+                   "elapsed_s"]:
         if table[metric].notna().any():
             summary[f"{metric}_mean"] = grouped[metric].mean()
     return summary.reset_index(drop=not runs.keys)
