@@ -153,4 +153,6 @@ def expand_resume(overrides: list[str]) -> list[str]:
         raise ValueError(f"resume='{run_dir}': its run_info.json records no overrides; rerun its original command with "
                          f"hydra.run.dir={run_dir}")
     others = [o for o in overrides if not o.startswith("resume=")]
+    # A sweep job's recorded overrides hold its own values of the sweep's params; +sweep= would make it a sweep again.
+    recorded = [o for o in recorded if not o.lstrip("+").startswith("sweep=")]
     return [*recorded, *others, f"hydra.run.dir={run_dir}"]

@@ -428,6 +428,7 @@ def preflight(overrides: list[str]) -> int:
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())  # loader: glob(*)
         parsed = [o for o in _parse(parser, args.overrides) if not o.key_or_group.startswith(("hydra.", "hydra/"))]
+        parsed = _with_sweep_params(parser, parsed, args.multirun, groups)
         for override in parsed:
             if override.is_sweep_override() and not args.multirun:
                 raise ConfigError(f"{override.input_line} is a sweep: add -m to run one job per value, or write "
@@ -452,6 +453,23 @@ def preflight(overrides: list[str]) -> int:
                 _check_data_root(cfg)
             validate_config(cfg)
     return len(jobs)
+
+
+def _with_sweep_params(parser: OverridesParser, parsed: list[Override], multirun: bool,
+                       groups: dict[str, list[str]]) -> list[Override]:
+    """``+sweep=NAME`` (conf/sweep/NAME.yaml) adds its ``hydra.sweeper.params`` before the command line's overrides,
+    as Hydra's basic sweeper does; a key given on the command line too takes the command line's value."""
+    sweeps = [o for o in parsed if o.key_or_group == "sweep" and not o.is_delete()]
+    if not sweeps:
+        return parsed
+    sweep = sweeps[-1]
+    if sweep.is_sweep_override():
+        raise ConfigError(f"{sweep.input_line}: run one sweep file at a time")
+    _check_group_option(sweep, groups["sweep"])
+    if not multirun:
+        raise ConfigError(f"{sweep.input_line} is a sweep: add -m to run its jobs")
+    params = OmegaConf.load(CONFIG_DIR / "sweep" / f"{sweep.value()}.yaml").hydra.sweeper.params
+    return _parse(parser, [f"{key}={value}" for key, value in params.items()]) + parsed
 
 
 def _parse(parser: OverridesParser, overrides: list[str]) -> list[Override]:

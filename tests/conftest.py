@@ -1,15 +1,8 @@
-import os
 from pathlib import Path
 
 import pytest
 
-import lrnas
-
 ROOT = Path(__file__).resolve().parents[1]
-# `lrnas train` subprocesses import the lrnas this process tests: under `make mutation` that is the mutated copy in
-# mutants/, not the editable install, so the end-to-end tests can notice a mutant too.
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(lrnas.__file__).parents[1]),
-                                                         os.environ.get("PYTHONPATH")]))
 
 
 @pytest.fixture

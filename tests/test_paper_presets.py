@@ -69,3 +69,13 @@ def test_differentiable_landmark_presets_run_lambda_over_their_400_epochs(preset
     last = cfg.trainer.epochs - 1
     assert regularizer.coefficient(last) == lambda_at("cosine_increase", last, 400, warmup, 10.0)
     assert regularizer.coefficient(last) > lambda_at("cosine_increase", last, cfg.trainer.epochs, warmup, 10.0)
+
+
+@pytest.mark.parametrize("spos", ["paper_nb201_spos", "paper_nb201_spos_landmark", "paper_nb101_spos",
+                                  "paper_nb101_spos_landmark"])
+def test_fairnas_presets_are_the_spos_presets_with_fairnas_sampling(spos):
+    from omegaconf import OmegaConf
+
+    fairnas = OmegaConf.to_container(compose_with(f"experiment={spos.replace('spos', 'fairnas')}"))
+    reference = OmegaConf.to_container(compose_with(f"experiment={spos}", "algorithm=fairnas"))
+    assert fairnas["algorithm"]["name"] == "fairnas" and fairnas == reference

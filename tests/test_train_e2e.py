@@ -65,7 +65,8 @@ def test_differentiable_run_reports_its_argmax_architecture(tmp_path):
 
 
 def test_multirun_sweep_makes_one_folder_per_seed(tmp_path):
-    sweep = ["-m", "experiment=smoke", "seed=0,1", "trainer.epochs=1"]
+    """conf/sweep/smoke.yaml's hydra.sweeper.params (experiment=smoke, seed=0,1) expand into its two jobs."""
+    sweep = ["-m", "+sweep=smoke", "trainer.epochs=1"]
     result = lrnas("train", *sweep, cwd=tmp_path, cache=tmp_path / "cache")
     assert result.returncode == 0, result.stderr[-3000:]
     runs = run_folders(tmp_path)

@@ -114,6 +114,38 @@ def test_valid_commands_pass_and_count_jobs(overrides, jobs, tmp):
     assert preflight(shlex.split(overrides.replace("{tmp}", str(tmp)))) == jobs
 
 
+SWEEPS = {"smoke": 2, "table_nb201": 24, "table_nb101": 12, "ablation_landmarks": 15, "ablation_lambda": 12,
+          "ablation_schedule": 15, "ablation_penalty": 9, "ablation_penalty_softplus": 12, "ablation_selection": 9,
+          "ablation_pairs": 12}
+
+
+def test_every_sweep_file_is_listed():
+    assert sorted(SWEEPS) == sorted(p.stem for p in (CONFIG_DIR / "sweep").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", SWEEPS)
+def test_every_job_of_every_sweep_file_validates(name):
+    """Each job of conf/sweep/NAME.yaml passes validation before any starts: job counts are the sweep's product."""
+    assert preflight(["-m", f"+sweep={name}"]) == SWEEPS[name]
+
+
+def test_a_sweep_files_params_yield_to_the_command_line():
+    assert preflight(["-m", "+sweep=table_nb201", "seed=0"]) == 8  # seed=0,1,2 in the file
+    with pytest.raises(ValueError, match=r"^\+sweep=table_nb201 is a sweep: add -m to run its jobs$"):
+        preflight(["+sweep=table_nb201"])
+    with pytest.raises(ValueError, match=r"^sweep='tabel' is not an option; valid: ablation_lambda, "):
+        preflight(["-m", "+sweep=tabel"])
+    with pytest.raises(ValueError, match=r"trainer.lr=-1 is invalid"):
+        preflight(["-m", "+sweep=smoke", "trainer.lr=-1"])
+
+
+def test_resuming_a_sweep_job_runs_that_job_not_the_sweep(tmp_path):
+    from lrnas.resume import expand_resume
+
+    (tmp_path / "run_info.json").write_text('{"overrides": ["+sweep=smoke", "experiment=smoke", "seed=1"]}')
+    assert expand_resume([f"resume={tmp_path}"]) == ["experiment=smoke", "seed=1", f"hydra.run.dir={tmp_path}"]
+
+
 def leaf_keys(cfg: DictConfig, prefix: str = "") -> set[str]:
     keys = set()
     for name, node in cfg.items_ex(resolve=False):
@@ -128,7 +160,8 @@ def test_schema_covers_every_key_in_conf():
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         for group, options in groups.items():
             for option in options:
-                keys |= leaf_keys(compose(config_name="config", overrides=[f"{group}={option}"]))
+                plus = "+" if group == "sweep" else ""  # sweeps are not in the defaults list
+                keys |= leaf_keys(compose(config_name="config", overrides=[f"{plus}{group}={option}"]))
     assert keys - set(SCHEMA) == set(), "keys in conf/ without a rule in lrnas.validation.SCHEMA"
     assert set(SCHEMA) - keys == set(), "rules for keys no longer in conf/"
 
