@@ -4,10 +4,43 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: help install test train smoke bench lint format table mutation clean
+.PHONY: help install test train smoke bench lint format table mutation clean \
+	table-nb201 table-nb101 ablation-landmarks ablation-lambda ablation-schedule ablation-penalty ablation-selection \
+	ablation-pairs
+
+# ----- paper tables and ablations: conf/sweep/<name>.yaml, run by a Hydra launcher, then `lrnas report` -----
+# DATA: CIFAR-10 (data.root); empty = conf/data/cifar10.yaml's. LAUNCHER: basic (one run after another) | joblib
+# (JOBS local processes) | slurm (one job per run; the SLURM_* settings). DRY=1 prints the launcher config instead.
+DATA ?=
+LAUNCHER ?= basic
+JOBS ?= 2
+SLURM_PARTITION ?= null
+SLURM_ACCOUNT ?= null
+SLURM_GPUS ?= 1
+SLURM_TIME_MIN ?= 2880
+SLURM_MEM_GB ?= 32
+LAUNCH_basic :=
+LAUNCH_joblib := hydra/launcher=lrnas_joblib hydra.launcher.n_jobs=$(JOBS)
+LAUNCH_slurm := hydra/launcher=lrnas_slurm hydra.launcher.partition=$(SLURM_PARTITION) \
+	hydra.launcher.account=$(SLURM_ACCOUNT) hydra.launcher.gpus_per_node=$(SLURM_GPUS) \
+	hydra.launcher.timeout_min=$(SLURM_TIME_MIN) hydra.launcher.mem_gb=$(SLURM_MEM_GB)
+ifeq ($(filter $(LAUNCHER),basic joblib slurm),)
+$(error LAUNCHER=$(LAUNCHER) is not a launcher; valid: basic, joblib, slurm)
+endif
+LAUNCH := $(LAUNCH_$(LAUNCHER)) $(if $(DATA),data.root=$(DATA))
+# $(call sweep,NAME,RESULTS): the sweep's runs go to outputs/sweeps/NAME (a rerun resumes them), the report to
+# docs/results/RESULTS/.
+define sweep
+	$(if $(DRY),$(BIN)/lrnas train +sweep=$(1) $(LAUNCH) $(ARGS) --cfg hydra,\
+	$(BIN)/lrnas train -m +sweep=$(1) hydra.sweep.dir=outputs/sweeps/$(1) $(LAUNCH) $(ARGS))
+endef
+define report
+	$(if $(DRY),,mkdir -p docs/results/$(1) && $(BIN)/lrnas report $(addprefix outputs/sweeps/,$(2)) \
+	--csv docs/results/$(1)/runs.csv > docs/results/$(1)/report.txt)
+endef
 
 help: ## show this help
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
 install: ## create .venv and install lrnas (editable) with test tools
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +74,39 @@ mutation: ## mutation testing (mutmut; not CI) of landmarks/, evaluation/, train
 	$(BIN)/pip install -q 'mutmut>=3.3,<4'
 	$(BIN)/mutmut run --max-children 2 $(MUTANTS)
 	$(BIN)/mutmut results
+
+table-nb201: ## the paper's NB201 table: SPOS, FairNAS, PC-DARTS, GDAS x {no, 50} landmarks x 3 seeds (24 runs of hours each on a GPU; not timed here)
+	$(call sweep,table_nb201)
+	$(call report,table-nb201,table_nb201)
+
+table-nb101: ## the paper's NB101 table: SPOS, FairNAS x {no, 50} landmarks x 3 seeds (12 GPU runs; not timed here)
+	$(call sweep,table_nb101)
+	$(call report,table-nb101,table_nb101)
+
+ablation-landmarks: ## NB201 SPOS with 10, 30, 50, 100, 200 landmarks x 3 seeds (15 GPU runs)
+	$(call sweep,ablation_landmarks)
+	$(call report,ablation-landmarks,ablation_landmarks)
+
+ablation-lambda: ## NB201 SPOS with λ 1, 10, 40, 100 x 3 seeds (12 GPU runs)
+	$(call sweep,ablation_lambda)
+	$(call report,ablation-lambda,ablation_lambda)
+
+ablation-schedule: ## NB201 SPOS with each λ schedule x 3 seeds (15 GPU runs)
+	$(call sweep,ablation_schedule)
+	$(call report,ablation-schedule,ablation_schedule)
+
+ablation-penalty: ## NB201 SPOS with hinge, logistic, margin hinge, softplus β 1/3/5/7 x 3 seeds (21 GPU runs)
+	$(call sweep,ablation_penalty)
+	$(call sweep,ablation_penalty_softplus)
+	$(call report,ablation-penalty,ablation_penalty ablation_penalty_softplus)
+
+ablation-selection: ## NB201 SPOS with random, fixed, hamming landmarks x 3 seeds (9 GPU runs)
+	$(call sweep,ablation_selection)
+	$(call report,ablation-selection,ablation_selection)
+
+ablation-pairs: ## NB201 SPOS with each pair procedure x 3 seeds (12 GPU runs)
+	$(call sweep,ablation_pairs)
+	$(call report,ablation-pairs,ablation_pairs)
 
 clean: ## remove caches and build artefacts (keeps outputs/ and .venv)
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache mutants

@@ -49,16 +49,16 @@ def train(overrides: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path), default="outputs")
+@click.argument("folders", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the runs here.")
-def report(folder: Path, csv_path: Path | None) -> None:
-    """Tabulate finished runs under FOLDER (default: outputs): per run, then mean/std over seeds."""
+def report(folders: tuple[Path, ...], csv_path: Path | None) -> None:
+    """Tabulate finished runs under FOLDERS (default: outputs): per run, then mean/std over seeds."""
     import pandas as pd
 
     from .reporting.runs import collect_runs, summarise
 
     try:
-        runs = collect_runs(folder)
+        runs = collect_runs(*(folders or [Path("outputs")]))
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     # Columns: the config keys that differ between runs, then the metrics; "-" marks a value a run does not have.

@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import random
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,8 +84,15 @@ def load_data(data_cfg):
     if data_cfg.synthetic:
         n_train, n_test = data_cfg.synthetic.train, data_cfg.synthetic.test
         root = cache_dir / f"synthetic-{n_train}-{n_test}"
-        if not (root / "cifar-10-batches-py").is_dir():
-            write_synthetic_cifar10(root, n_train=n_train, n_test=n_test, seed=0)
+        if not root.is_dir():
+            # Written aside and renamed into place: jobs of a parallel sweep never read a half-written set.
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            partial = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=cache_dir))
+            write_synthetic_cifar10(partial, n_train=n_train, n_test=n_test, seed=0)
+            try:
+                partial.rename(root)
+            except OSError:  # another job was first: its set is the same
+                shutil.rmtree(partial)
     else:
         root = Path(to_absolute_path(data_cfg.root))
     return load_cifar10(root, cache_dir=cache_dir)

@@ -421,6 +421,9 @@ def preflight(overrides: list[str]) -> int:
     from hydra._internal.utils import get_args_parser  # Hydra's own argv parser: flags dropped exactly as Hydra does
 
     args = get_args_parser().parse_args(overrides)
+    if args.multirun and (args.cfg or args.info):
+        raise ConfigError("--cfg and --info print one composed config: drop -m (a sweep's launcher and params show "
+                          "without it, e.g. `lrnas train +sweep=table_nb201 hydra/launcher=lrnas_slurm --cfg hydra`)")
     if (args.help or args.hydra_help or args.cfg or args.info or args.shell_completion or args.config_path
             or args.config_name or args.config_dir or args.experimental_rerun):
         return 0

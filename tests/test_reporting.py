@@ -121,6 +121,8 @@ def test_report_command_shows_the_summary_and_writes_every_run_to_csv(penalty_sw
         row = f"{num_landmarks} +{penalty} +2 +{sum(taus) / 2:.3f} +{abs(taus[0] - taus[1]) / math.sqrt(2):.3f}"
         assert re.search(row, summary), (row, summary)
     assert "NaN" not in result.stdout
+    both = lrnas("report", "outputs/b", "outputs/a", cwd=penalty_sweep)  # several folders: one table
+    assert both.returncode == 0 and both.stdout == result.stdout
     written = pd.read_csv(penalty_sweep / "runs.csv")
     assert len(written) == 6 and {Path(run).name for run in written["run"]} == {"0", "1", "2", "3"}
     for (num_landmarks, penalty), taus in final_taus(penalty_sweep / "outputs").items():

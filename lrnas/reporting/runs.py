@@ -49,11 +49,11 @@ def find_runs(root: Path) -> list[Path]:
     return sorted(path.parent for path in Path(root).rglob("metrics.json"))
 
 
-def collect_runs(root: Path) -> Runs:
-    """Every finished run under ``root``; runs still training (no final evaluation yet) are skipped, and runs whose
-    metrics.json or config.yaml cannot be read are listed in ``unreadable``."""
+def collect_runs(*roots: Path) -> Runs:
+    """Every finished run under the ``roots``; runs still training (no final evaluation yet) are skipped, and runs
+    whose metrics.json or config.yaml cannot be read are listed in ``unreadable``."""
     rows, configs, unreadable = [], [], []
-    for run in find_runs(root):
+    for run in sorted({run for root in roots for run in find_runs(root)}):
         try:
             metrics, config = read_run(run)
         except UnreadableRun as error:
@@ -68,8 +68,8 @@ def collect_runs(root: Path) -> Runs:
         configs.append(flatten(config))
     if not rows:
         left_out = f"; unreadable: {'; '.join(unreadable)}" if unreadable else ""
-        raise ValueError(f"no finished run (a folder with metrics.json holding a final evaluation) under {root}"
-                         f"{left_out}")
+        raise ValueError(f"no finished run (a folder with metrics.json holding a final evaluation) under "
+                         f"{', '.join(map(str, roots))}{left_out}")
     keys = differing_keys(configs)
     table = pd.DataFrame(rows)
     for position, key in enumerate(keys, start=2):  # after run and seed

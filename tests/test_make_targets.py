@@ -1,0 +1,45 @@
+"""Every paper-table and ablation make target runs sweeps that validate, with each launcher."""
+import shlex
+import subprocess
+
+import pytest
+from conftest import ROOT
+
+from lrnas.validation import preflight
+
+TARGETS = ["table-nb201", "table-nb101", "ablation-landmarks", "ablation-lambda", "ablation-schedule",
+           "ablation-penalty", "ablation-selection", "ablation-pairs"]
+
+
+def planned(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "-n", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("launcher", ["basic", "joblib", "slurm"])
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_target_runs_sweeps_that_validate_and_reports_them(target, launcher):
+    result = planned(target, f"LAUNCHER={launcher}", "DATA=/data/cifar10")
+    assert result.returncode == 0, result.stderr
+    commands = [shlex.split(line) for line in result.stdout.splitlines()]
+    trains = [command[2:] for command in commands if command[:2] == [".venv/bin/lrnas", "train"]]
+    assert trains and all(command[0] == "-m" and "data.root=/data/cifar10" in command for command in trains)
+    for command in trains:
+        assert preflight([o for o in command if not o.startswith("data.root=")]) > 0
+        assert ("hydra/launcher=lrnas_slurm" in command) == (launcher == "slurm")
+        assert ("hydra/launcher=lrnas_joblib" in command) == (launcher == "joblib")
+    assert f"docs/results/{target}/runs.csv" in result.stdout.splitlines()[-1]
+
+
+def test_an_unknown_launcher_is_one_line():
+    result = planned("table-nb201", "LAUNCHER=pbs")
+    assert result.returncode != 0
+    assert "LAUNCHER=pbs is not a launcher; valid: basic, joblib, slurm" in result.stderr
+
+
+def test_dry_prints_the_slurm_launcher_a_table_would_use():
+    result = subprocess.run(["make", "table-nb201", "LAUNCHER=slurm", "DRY=1", "SLURM_PARTITION=q6",
+                             "SLURM_ACCOUNT=nas"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for line in ["_target_: hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher", "partition: q6",
+                 "account: nas", "gpus_per_node: 1", "timeout_min: 2880", "max_num_timeout: 10"]:
+        assert f"    {line}\n" in result.stdout, line
