@@ -41,11 +41,13 @@ def lrnas(*args, cwd, **popen):
                             stderr=subprocess.PIPE, text=True, **popen)
 
 
-# 16 steps and a checkpoint after each, so a SIGTERM sent at the first checkpoint lands mid-run.
-# experiment=smoke repeats the sweep file's value: Hydra composes the command line before it expands the sweep, and the
-# data.synthetic key needs the preset.
-SWEEP = ["train", "-m", "+sweep=smoke", "experiment=smoke", "hydra/launcher=submitit_local", "trainer.epochs=1",
-         "data.synthetic.train=1024", "trainer.checkpoint_every_steps=1", "search.candidates=5"]
+# Two jobs that must give the same results: one seed; the checkpoint frequency, all that differs, changes no result.
+# 16 steps and a checkpoint after each (job 0), so a SIGTERM sent at its first checkpoint lands mid-run.
+# experiment=smoke repeats the sweep file's value: Hydra composes the command line before it expands the sweep, and
+# the data.synthetic key needs the preset.
+SWEEP = ["train", "-m", "+sweep=smoke", "experiment=smoke", "seed=0", "trainer.checkpoint_every_steps=1,2",
+         "hydra/launcher=submitit_local", "hydra.sweep.dir=sweep", "trainer.epochs=1", "data.synthetic.train=1024",
+         "search.candidates=5"]
 
 
 def results(run_dir) -> dict:
@@ -54,29 +56,30 @@ def results(run_dir) -> dict:
             "archs": (run_dir / "archs.csv").read_text()}
 
 
+def job_pid(sweep, run_dir) -> int | None:
+    """submitit's local job id is the job's pid; its log names the job's run folder."""
+    for folder in (sweep / ".submitit").glob("[0-9]*"):
+        if any(f"run folder {run_dir}" in log.read_text() for log in folder.glob("*_log.err")):
+            return int(folder.name)
+    return None
+
+
 def test_a_submitit_job_stopped_by_sigterm_resumes_to_the_uninterrupted_results(tmp_path):
-    reference = lrnas(*SWEEP, "hydra.sweep.dir=reference", cwd=tmp_path)
-    _, stderr = reference.communicate(timeout=600)
-    assert reference.returncode == 0, stderr[-3000:]
-
-    stopped = lrnas(*SWEEP, "hydra.sweep.dir=stopped", cwd=tmp_path)
-    jobs, deadline = tmp_path / "stopped" / ".submitit", time.time() + 300
-    while not all((tmp_path / "stopped" / str(job) / "checkpoint.pt").exists() for job in (0, 1)):
-        assert time.time() < deadline and stopped.poll() is None, "the jobs never wrote a checkpoint"
+    sweep, stopped, uninterrupted = tmp_path / "sweep", tmp_path / "sweep" / "0", tmp_path / "sweep" / "1"
+    running, deadline = lrnas(*SWEEP, cwd=tmp_path), time.time() + 300
+    while not (stopped / "checkpoint.pt").exists() or job_pid(sweep, stopped) is None:
+        assert time.time() < deadline and running.poll() is None, "job 0 never wrote a checkpoint"
         time.sleep(0.05)
-    for pid in [int(path.name) for path in jobs.iterdir() if path.name.isdigit()]:  # submitit's local job id is a pid
-        os.kill(pid, signal.SIGTERM)
-    _, stderr = stopped.communicate(timeout=600)
-    assert stopped.returncode != 0  # the sweep reports its stopped jobs
-    for job in (0, 1):
-        log = (tmp_path / "stopped" / str(job) / "train.log").read_text()
-        assert "stopped by SIGTERM at epoch" in log and "Resume with: lrnas train resume=" in log
-        metrics = tmp_path / "stopped" / str(job) / "metrics.json"
-        assert not metrics.exists() or json.loads(metrics.read_text())["final"] is None  # unfinished
+    os.kill(job_pid(sweep, stopped), signal.SIGTERM)  # what Slurm sends a pre-empted job
+    _, stderr = running.communicate(timeout=600)
+    assert running.returncode != 0  # the sweep reports its stopped job
+    log = (stopped / "train.log").read_text()
+    assert "stopped by SIGTERM at epoch 1, step" in log and f"Resume with: lrnas train resume={stopped}" in log
+    assert not (stopped / "metrics.json").exists()  # stopped inside its only epoch
+    assert json.loads((uninterrupted / "metrics.json").read_text())["final"]  # the other job completed
 
-    resumed = lrnas(*SWEEP, "hydra.sweep.dir=stopped", cwd=tmp_path)  # the same command again: each job resumes
+    resumed = lrnas(*SWEEP, cwd=tmp_path)  # the same command again: each job continues in its folder
     _, stderr = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, stderr[-3000:]
-    for job in (0, 1):
-        assert "from its checkpoint at epoch" in (tmp_path / "stopped" / str(job) / "train.log").read_text()
-        assert results(tmp_path / "stopped" / str(job)) == results(tmp_path / "reference" / str(job))
+    assert "from its checkpoint at epoch 1, step" in (stopped / "train.log").read_text()
+    assert results(stopped) == results(uninterrupted)
