@@ -91,13 +91,16 @@ def ranking_metrics(scores, ground_truth, top_k: int = 10, pool_ground_truth=Non
     nothing: every metric of its order is None and ``kendall_tau_undefined`` says why."""
     if len(scores) != len(ground_truth) or len(scores) < 2:
         raise ValueError(f"need two equally long arrays of >= 2 values, got {len(scores)} and {len(ground_truth)}")
-    by_order = {"kendall_tau": kendall_tau, "sparse_kendall_tau": sparse_kendall_tau, "spearman_rho": spearman_rho,
-                f"precision_at_top{top_k}": lambda s, g: precision_at_top_k(s, g, top_k),
-                f"top{top_k}_mean_ground_truth": lambda s, g: top_k_ground_truth(s, g, top_k)[0],
-                f"top{top_k}_best_ground_truth": lambda s, g: top_k_ground_truth(s, g, top_k)[1]}
+    names = ["kendall_tau", "sparse_kendall_tau", "spearman_rho", f"precision_at_top{top_k}",
+             f"top{top_k}_mean_ground_truth", f"top{top_k}_best_ground_truth"]
     if pool_ground_truth is not None:
-        by_order[f"p_surpass_random_top{top_k}"] = lambda s, g: prob_surpass_random(s, g, pool_ground_truth, top_k)
+        names.append(f"p_surpass_random_top{top_k}")
     reason = tie_reason(scores, ground_truth)
     if reason:
-        return {"sample_size": len(scores), **dict.fromkeys(by_order), "kendall_tau_undefined": reason}
-    return {"sample_size": len(scores), **{name: metric(scores, ground_truth) for name, metric in by_order.items()}}
+        return {"sample_size": len(scores), **dict.fromkeys(names), "kendall_tau_undefined": reason}
+    values = [kendall_tau(scores, ground_truth), sparse_kendall_tau(scores, ground_truth),
+              spearman_rho(scores, ground_truth), precision_at_top_k(scores, ground_truth, top_k),
+              *top_k_ground_truth(scores, ground_truth, top_k)]
+    if pool_ground_truth is not None:
+        values.append(prob_surpass_random(scores, ground_truth, pool_ground_truth, top_k))
+    return {"sample_size": len(scores), **dict(zip(names, values, strict=True))}
