@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ARGS ?=
 
 .PHONY: help install test train smoke bench lint format table mutation clean \
-	table-nb201 table-nb101 ablation-landmarks ablation-lambda ablation-schedule ablation-penalty ablation-selection \
+	table-nb201 table-nb201-cpu table-nb101 ablation-landmarks ablation-lambda ablation-schedule ablation-penalty ablation-selection \
 	ablation-pairs
 
 # ----- paper tables and ablations: conf/sweep/<name>.yaml, run by a Hydra launcher, then `lrnas report` -----
@@ -28,19 +28,19 @@ ifeq ($(filter $(LAUNCHER),basic joblib slurm),)
 $(error LAUNCHER=$(LAUNCHER) is not a launcher; valid: basic, joblib, slurm)
 endif
 LAUNCH := $(LAUNCH_$(LAUNCHER)) $(if $(DATA),data.root=$(DATA))
-# $(call sweep,NAME,RESULTS): the sweep's runs go to outputs/sweeps/NAME (a rerun resumes them), the report to
-# docs/results/RESULTS/.
+# $(call sweep,NAME[,DIR,OVERRIDES]): conf/sweep/NAME.yaml with OVERRIDES; its runs go to outputs/sweeps/DIR (default
+# NAME; a rerun resumes unfinished runs and skips finished ones). $(call report,RESULTS,DIRS): lrnas report of
+# outputs/sweeps/DIRS into docs/results/RESULTS/ (report.md/.csv/.tex, runs.csv, plots).
 define sweep
-	$(if $(DRY),$(BIN)/lrnas train +sweep=$(1) $(LAUNCH) $(ARGS) --cfg hydra,\
-	$(BIN)/lrnas train -m +sweep=$(1) hydra.sweep.dir=outputs/sweeps/$(1) $(LAUNCH) $(ARGS))
+	$(if $(DRY),$(BIN)/lrnas train +sweep=$(1) $(3) $(LAUNCH) $(ARGS) --cfg hydra,\
+	$(BIN)/lrnas train -m +sweep=$(1) hydra.sweep.dir=outputs/sweeps/$(or $(2),$(1)) $(3) $(LAUNCH) $(ARGS))
 endef
 define report
-	$(if $(DRY),,mkdir -p docs/results/$(1) && $(BIN)/lrnas report $(addprefix outputs/sweeps/,$(2)) \
-	--csv docs/results/$(1)/runs.csv > docs/results/$(1)/report.txt)
+	$(if $(DRY),,$(BIN)/lrnas report $(addprefix outputs/sweeps/,$(2)) --out docs/results/$(1))
 endef
 
 help: ## show this help
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2}'
 
 install: ## create .venv and install lrnas (editable) with test tools
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,10 @@ mutation: ## mutation testing (mutmut; not CI) of landmarks/, evaluation/, train
 table-nb201: ## the paper's NB201 table: SPOS, FairNAS, PC-DARTS, GDAS x {no, 50} landmarks x 3 seeds (24 runs of hours each on a GPU; not timed here)
 	$(call sweep,table_nb201)
 	$(call report,table-nb201,table_nb201)
+
+table-nb201-cpu: ## CPU twin of table-nb201: SPOS, GDAS x {no, 30} landmarks x 3 seeds, experiment=cpu_table[_landmark] (12 runs; RUNTIME_TBD)
+	$(call sweep,table_nb201_cpu)
+	$(call report,table-nb201-cpu,table_nb201_cpu)
 
 table-nb101: ## the paper's NB101 table: SPOS, FairNAS x {no, 50} landmarks x 3 seeds (12 GPU runs; not timed here)
 	$(call sweep,table_nb101)

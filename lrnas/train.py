@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -129,6 +130,7 @@ class Run:
     archs_table: pd.DataFrame
     history: list[dict] = field(default_factory=list)
     oracle_queries: list[dict] = field(default_factory=list)
+    landmark_scores: list[dict] = field(default_factory=list)  # each evaluation's super-net accuracy of every landmark
     search: dict | None = None  # the search phase's report, once training is done
     epochs_done: int = 0
     elapsed_s: float = 0.0
@@ -162,6 +164,7 @@ class Run:
             "rng": capture_rng(self.python_rngs(), self.generators),
             "history": self.history,
             "oracle_queries": self.oracle_queries,
+            "landmark_scores": self.landmark_scores,
             "archs_table": self.archs_table.to_dict(orient="list"),
             "elapsed_s": self.elapsed_s,
         }
@@ -176,6 +179,7 @@ class Run:
             self.regularizer.set_landmarks(landmarks, [self.space.parse_arch(lm.arch) for lm in landmarks])
         restore_rng(state["rng"], self.python_rngs(), self.generators)
         self.history, self.oracle_queries = state["history"], state["oracle_queries"]
+        self.landmark_scores = state["landmark_scores"]
         self.archs_table = pd.DataFrame(state["archs_table"])
         self.epochs_done, self.elapsed_s = state["epochs_done"], state["elapsed_s"]
         progress = state["epoch_progress"]
@@ -242,6 +246,10 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] = ()) -> dict:
     validate_config(cfg)  # the CLI already did; this covers callers that call train() directly
     device = resolve_device(cfg.device)
     state = previous_state(run_dir, cfg, device)
+    if state and state["epochs_done"] == cfg.trainer.epochs and is_finished(run_dir):
+        # A sweep run again (e.g. a make target) skips its finished runs instead of redoing their search.
+        log.info("%s is finished (its metrics.json holds the final results); nothing to do", run_dir)
+        return state["history"][-1]
     run = build_run(cfg, run_dir, device)
     progress = run.load_state_dict(state) if state else None
     if not state:  # a resumed run keeps the provenance (git revision, device) it started with
@@ -270,6 +278,14 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] = ()) -> dict:
     log.info("summary (Kendall tau on %d held-out architectures, %d test images):\n%s",
              len(run.sample.archs), len(run.test_labels), summary_table(run.history))
     return run.history[-1]
+
+
+def is_finished(run_dir: Path) -> bool:
+    """Whether the run in ``run_dir`` trained and searched: only then does metrics.json hold ``final``."""
+    try:
+        return bool(json.loads((run_dir / "metrics.json").read_text()).get("final"))
+    except (OSError, ValueError):  # missing or cut short: not finished, so the run resumes from its checkpoint
+        return False
 
 
 def search_phase(run: Run) -> dict:
@@ -309,6 +325,11 @@ def train_one_epoch(run: Run, epoch: int, progress: EpochProgress | None, stop: 
         row.update(result["metrics"])
         run.archs_table[f"supernet_acc_epoch{epoch}"] = result["supernet_accuracy"]
         save_csv(run.run_dir / "archs.csv", run.archs_table)
+        if run.current_landmarks:  # for the scatter of super-net accuracy against ground truth (lrnas report)
+            scored = zip(run.current_landmarks, result["landmark_accuracy"].tolist(), strict=True)
+            run.landmark_scores += [{"epoch": epoch, "arch": lm.arch, "ground_truth": lm.accuracy, "supernet_acc": acc}
+                                    for lm, acc in scored]
+            save_csv(run.run_dir / "landmark_scores.csv", pd.DataFrame(run.landmark_scores))
         log.info("epoch %d: %s", epoch, describe_ranking(result["metrics"]))
     log.info("epoch %d: %s", epoch, describe_training(row))
     refine = cfg.landmarks.get("refine")

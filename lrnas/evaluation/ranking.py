@@ -101,4 +101,5 @@ def evaluate_ranking(super_net, space, sample: EvalSample, images, labels, batch
         if reason:
             metrics["landmark_kendall_tau_undefined"] = reason
         metrics["num_landmarks"] = len(landmarks)
-    return {"metrics": metrics, "supernet_accuracy": accuracies}
+    return {"metrics": metrics, "supernet_accuracy": accuracies,
+            "landmark_accuracy": fitted if landmarks else np.array([])}
