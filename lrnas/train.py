@@ -386,7 +386,8 @@ def describe_ranking(metrics: dict) -> str:
         versus = "" if baseline is None else f": super-net {'beats' if tau > baseline else 'does NOT beat'} it"
         text = (f"held-out Kendall tau {tau:.3f} {sample} (param-count baseline {_number(baseline)}{versus}), "
                 f"sparse tau {_number(metrics['sparse_kendall_tau'])} (baseline "
-                f"{_number(metrics['param_count_sparse_kendall_tau'])}), Spearman {_number(metrics['spearman_rho'])}")
+                f"{_number(metrics['param_count_sparse_kendall_tau'])}), Spearman {_number(metrics['spearman_rho'])} "
+                f"(baseline {_number(metrics['param_count_spearman_rho'])})")
     text += f", mean super-net acc {metrics['mean_supernet_accuracy']:.1f}%"
     if "landmark_kendall_tau" in metrics:
         landmark_tau = metrics["landmark_kendall_tau"]

@@ -13,7 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..seeding import stream_seed
-from .metrics import kendall_tau, ranking_metrics, sparse_kendall_tau, tie_reason
+from .metrics import kendall_tau, ranking_metrics, sparse_kendall_tau, spearman_rho, tie_reason
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,7 @@ def evaluate_ranking(super_net, space, sample: EvalSample, images, labels, batch
     metrics = ranking_metrics(accuracies, sample.ground_truth, top_k, sample.pool_ground_truth)
     metrics["param_count_kendall_tau"] = kendall_tau(sample.params, sample.ground_truth)
     metrics["param_count_sparse_kendall_tau"] = sparse_kendall_tau(sample.params, sample.ground_truth)
+    metrics["param_count_spearman_rho"] = spearman_rho(sample.params, sample.ground_truth)
     metrics["mean_supernet_accuracy"] = float(accuracies.mean())
     if landmarks:
         fitted = supernet_accuracies(super_net, [space.parse_arch(lm.arch) for lm in landmarks], images, labels,
