@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 ARGS ?=
 
 .PHONY: help install test train smoke bench lint format table mutation clean \
-	table-nb201 table-nb201-cpu table-nb101 ablation-landmarks ablation-lambda ablation-schedule ablation-penalty ablation-selection \
-	ablation-pairs
+	table-nb201 table-nb101 ablation-landmarks ablation-lambda ablation-schedule ablation-penalty ablation-selection ablation-pairs \
+	table-nb201-cpu table-nb101-cpu ablation-landmarks-cpu ablation-lambda-cpu ablation-schedule-cpu ablation-penalty-cpu ablation-selection-cpu ablation-pairs-cpu
 
 # ----- paper tables and ablations: conf/sweep/<name>.yaml, run by a Hydra launcher, then `lrnas report` -----
 # DATA: CIFAR-10 (data.root); empty = conf/data/cifar10.yaml's. LAUNCHER: basic (one run after another) | joblib
@@ -28,6 +28,8 @@ ifeq ($(filter $(LAUNCHER),basic joblib slurm),)
 $(error LAUNCHER=$(LAUNCHER) is not a launcher; valid: basic, joblib, slurm)
 endif
 LAUNCH := $(LAUNCH_$(LAUNCHER)) $(if $(DATA),data.root=$(DATA))
+# The ablations' CPU twins run the paper sweeps with this preset instead of paper_nb201_spos_landmark.
+CPU_ABLATION := experiment=cpu_ablation
 # $(call sweep,NAME[,DIR,OVERRIDES]): conf/sweep/NAME.yaml with OVERRIDES; its runs go to outputs/sweeps/DIR (default
 # NAME; a rerun resumes unfinished runs and skips finished ones). $(call report,RESULTS,DIRS): lrnas report of
 # outputs/sweeps/DIRS into docs/results/RESULTS/ (report.md/.csv/.tex, runs.csv, plots).
@@ -87,30 +89,59 @@ table-nb101: ## the paper's NB101 table: SPOS, FairNAS x {no, 50} landmarks x 3 
 	$(call sweep,table_nb101)
 	$(call report,table-nb101,table_nb101)
 
+table-nb101-cpu: ## CPU twin of table-nb101: SPOS, FairNAS on NB101 x {no, 30} landmarks x 3 seeds, experiment=cpu_table[_landmark] (12 runs; RUNTIME_TBD)
+	$(call sweep,table_nb101_cpu)
+	$(call report,table-nb101-cpu,table_nb101_cpu)
+
 ablation-landmarks: ## NB201 SPOS with 10, 30, 50, 100, 200 landmarks x 3 seeds (15 GPU runs)
 	$(call sweep,ablation_landmarks)
 	$(call report,ablation-landmarks,ablation_landmarks)
+
+ablation-landmarks-cpu: ## CPU twin, experiment=cpu_ablation: NB201 SPOS with 10, 30, 50, 100, 200 landmarks x 3 seeds (15 runs; RUNTIME_TBD)
+	$(call sweep,ablation_landmarks,ablation_landmarks_cpu,$(CPU_ABLATION))
+	$(call report,ablation-landmarks-cpu,ablation_landmarks_cpu)
 
 ablation-lambda: ## NB201 SPOS with λ 1, 10, 40, 100 x 3 seeds (12 GPU runs)
 	$(call sweep,ablation_lambda)
 	$(call report,ablation-lambda,ablation_lambda)
 
+ablation-lambda-cpu: ## CPU twin, experiment=cpu_ablation: λ 1, 10, 40, 100 x 3 seeds (12 runs; RUNTIME_TBD)
+	$(call sweep,ablation_lambda,ablation_lambda_cpu,$(CPU_ABLATION))
+	$(call report,ablation-lambda-cpu,ablation_lambda_cpu)
+
 ablation-schedule: ## NB201 SPOS with each λ schedule x 3 seeds (15 GPU runs)
 	$(call sweep,ablation_schedule)
 	$(call report,ablation-schedule,ablation_schedule)
+
+ablation-schedule-cpu: ## CPU twin, experiment=cpu_ablation: each λ schedule x 3 seeds (15 runs; ramp 1 epoch, not 10; RUNTIME_TBD)
+	$(call sweep,ablation_schedule,ablation_schedule_cpu,$(CPU_ABLATION) regularizer.ramp_epochs=1)
+	$(call report,ablation-schedule-cpu,ablation_schedule_cpu)
 
 ablation-penalty: ## NB201 SPOS with hinge, logistic, margin hinge, softplus β 1/3/5/7 x 3 seeds (21 GPU runs)
 	$(call sweep,ablation_penalty)
 	$(call sweep,ablation_penalty_softplus)
 	$(call report,ablation-penalty,ablation_penalty ablation_penalty_softplus)
 
+ablation-penalty-cpu: ## CPU twin, experiment=cpu_ablation: hinge, logistic, margin hinge, softplus β 1/3/5/7 x 3 seeds (21 runs; RUNTIME_TBD)
+	$(call sweep,ablation_penalty,ablation_penalty_cpu,$(CPU_ABLATION))
+	$(call sweep,ablation_penalty_softplus,ablation_penalty_softplus_cpu,$(CPU_ABLATION))
+	$(call report,ablation-penalty-cpu,ablation_penalty_cpu ablation_penalty_softplus_cpu)
+
 ablation-selection: ## NB201 SPOS with random, fixed, hamming landmarks x 3 seeds (9 GPU runs)
 	$(call sweep,ablation_selection)
 	$(call report,ablation-selection,ablation_selection)
 
+ablation-selection-cpu: ## CPU twin, experiment=cpu_ablation: random, fixed, hamming landmarks x 3 seeds (9 runs; RUNTIME_TBD)
+	$(call sweep,ablation_selection,ablation_selection_cpu,$(CPU_ABLATION))
+	$(call report,ablation-selection-cpu,ablation_selection_cpu)
+
 ablation-pairs: ## NB201 SPOS with each pair procedure x 3 seeds (12 GPU runs)
 	$(call sweep,ablation_pairs)
 	$(call report,ablation-pairs,ablation_pairs)
+
+ablation-pairs-cpu: ## CPU twin, experiment=cpu_ablation: each pair procedure x 3 seeds (12 runs; RUNTIME_TBD)
+	$(call sweep,ablation_pairs,ablation_pairs_cpu,$(CPU_ABLATION))
+	$(call report,ablation-pairs-cpu,ablation_pairs_cpu)
 
 clean: ## remove caches and build artefacts (keeps outputs/ and .venv)
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache mutants

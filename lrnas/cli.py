@@ -51,8 +51,17 @@ def train(overrides: tuple[str, ...]) -> None:
 @cli.command()
 @click.argument("folders", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the runs here.")
-def report(folders: tuple[Path, ...], csv_path: Path | None) -> None:
-    """Tabulate finished runs under FOLDERS (default: outputs): per run, then mean/std over seeds."""
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write report.md, report.csv and report.tex (the paper's table), runs.csv, history.csv and the "
+                   "plots (PNG and PDF) into this folder.")
+def report(folders: tuple[Path, ...], csv_path: Path | None, out: Path | None) -> None:
+    """Tabulate finished runs under FOLDERS (default: outputs): per run, then mean, std and 95% CI over seeds.
+
+    Runs that are not finished (unfinished, failed, or sweep jobs that never started) are listed, never averaged.
+
+    \b
+    lrnas report outputs/sweeps/table_nb201_cpu --out docs/results/table-nb201-cpu
+    """
     import pandas as pd
 
     from .reporting.runs import collect_runs, summarise
@@ -61,15 +70,27 @@ def report(folders: tuple[Path, ...], csv_path: Path | None) -> None:
         runs = collect_runs(*(folders or [Path("outputs")]))
     except ValueError as error:
         raise click.ClickException(str(error)) from None
+    summary = summarise(runs)
+    shown = [*runs.keys, "n", "kendall_tau_mean", "kendall_tau_std", "kendall_tau_ci95",
+             *(column for column in summary if column.endswith("_mean") and column != "kendall_tau_mean")]
     # Columns: the config keys that differ between runs, then the metrics; "-" marks a value a run does not have.
-    with pd.option_context("display.width", 200, "display.max_columns", None, "display.float_format", "{:.3f}".format):
+    with pd.option_context("display.width", 250, "display.max_columns", None, "display.float_format", "{:.3f}".format):
         click.echo(runs.table.drop(columns="run").to_string(index=False, na_rep="-"))
-        click.echo("\nover seeds (Kendall tau on held-out, non-landmark archs; compare with param_count_kendall_tau):")
-        click.echo(summarise(runs).to_string(index=False, na_rep="-"))
-    for entry in runs.unreadable:
-        click.echo(f"unreadable, left out: {entry}", err=True)
+        click.echo("\nover seeds (Kendall tau on held-out, non-landmark archs; compare with param_count_kendall_tau; "
+                   "ci95: half-width of the 95% Student-t interval):")
+        click.echo(summary[shown].to_string(index=False, na_rep="-"))
+    for entry in runs.left_out:
+        click.echo(f"left out: {entry}", err=True)
     if csv_path:
         runs.table.to_csv(csv_path, index=False)
+    if out:
+        from .reporting.write import write_report
+
+        try:
+            written = write_report(runs, out, "lrnas report " + " ".join(sys.argv[2:]))
+        except (ValueError, RuntimeError, OSError) as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"wrote {', '.join(path.name for path in written)} to {out}")
 
 
 @cli.group()

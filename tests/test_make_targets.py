@@ -8,8 +8,9 @@ from conftest import ROOT
 
 from lrnas.validation import preflight
 
-TARGETS = ["table-nb201", "table-nb101", "ablation-landmarks", "ablation-lambda", "ablation-schedule",
-           "ablation-penalty", "ablation-selection", "ablation-pairs"]
+PAPER = ["table-nb201", "table-nb101", "ablation-landmarks", "ablation-lambda", "ablation-schedule", "ablation-penalty",
+         "ablation-selection", "ablation-pairs"]
+TARGETS = PAPER + [f"{target}-cpu" for target in PAPER]  # each paper-scale target has a CPU twin
 
 
 def make(*args) -> subprocess.CompletedProcess:
@@ -37,7 +38,10 @@ def test_every_target_runs_sweeps_that_validate_and_reports_them(target, launche
         assert preflight([o for o in command if not o.startswith("data.root=")]) > 0
         assert ("hydra/launcher=lrnas_slurm" in command) == (launcher == "slurm")
         assert ("hydra/launcher=lrnas_joblib" in command) == (launcher == "joblib")
-    assert f"docs/results/{target}/runs.csv" in result.stdout.splitlines()[-1]
+    sweep_dirs = [option.split("=", 1)[1] for command in trains for option in command
+                  if option.startswith("hydra.sweep.dir=")]
+    assert commands[-1] == [".venv/bin/lrnas", "report", *sweep_dirs, "--out", f"docs/results/{target}"]
+    assert len(set(sweep_dirs)) == len(sweep_dirs)  # a twin never shares its runs with the paper-scale target
 
 
 def test_an_unknown_launcher_is_one_line():
@@ -52,3 +56,11 @@ def test_dry_prints_the_slurm_launcher_a_table_would_use():
     for line in ["_target_: hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher", "partition: q6",
                  "account: nas", "gpus_per_node: 1", "timeout_min: 2880", "max_num_timeout: 10"]:
         assert f"    {line}\n" in result.stdout, line
+
+
+def test_make_help_lists_every_target_and_no_two_targets_share_runs():
+    listed = {line.split("\033[0m")[0].split("\033[36m")[-1].strip() for line in make("help").stdout.splitlines()}
+    assert set(TARGETS) <= listed
+    sweep_dirs = [option for target in TARGETS for option in planned(target).stdout.split()
+                  if option.startswith("hydra.sweep.dir=")]
+    assert len(set(sweep_dirs)) == len(sweep_dirs)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from omegaconf import OmegaConf
+from scipy.stats import kendalltau
 
 from lrnas.reporting.runs import collect_runs, summarise
 
@@ -35,8 +36,10 @@ def test_report_averages_seeds_per_configuration_and_skips_unfinished_runs(tmp_p
     runs = collect_runs(tmp_path)
     assert sorted(runs.table["kendall_tau"]) == [0.1, 0.3, 0.5]
     table = summarise(runs).set_index("regularizer.name")
-    assert table.loc["none", "seeds"] == 2 and table.loc["none", "kendall_tau_mean"] == pytest.approx(0.2)
-    assert table.loc["landmark", "seeds"] == 1
+    assert table.loc["none", "n"] == 2 and table.loc["none", "kendall_tau_mean"] == pytest.approx(0.2)
+    assert table.loc["landmark", "n"] == 1
+    assert [str(entry) for entry in runs.left_out] == [
+        f"unfinished: {tmp_path / 'c/0'}: trained through epoch 8 (still running, or killed)"]
 
 
 def test_report_without_finished_runs_is_one_line_error(tmp_path):
@@ -61,7 +64,7 @@ def test_report_never_averages_runs_from_different_spaces_or_budgets(tmp_path):
     write_run(tmp_path / "nb101/0", 0, 0.9, space="nb101")
     write_run(tmp_path / "short/0", 0, 0.7, test_images=500)
     table = summarise(collect_runs(tmp_path)).set_index(["space.name", "eval.num_test_images"])
-    assert table["seeds"].to_dict() == {("nb201", 2000): 2, ("nb101", 2000): 1, ("nb201", 500): 1}
+    assert table["n"].to_dict() == {("nb201", 2000): 2, ("nb101", 2000): 1, ("nb201", 500): 1}
     assert table.loc[("nb201", 2000), "kendall_tau_mean"] == pytest.approx(0.2)
 
 
@@ -71,16 +74,18 @@ def lrnas(*args, cwd):
                           text=True, timeout=600)
 
 
+SWEEP = ["train", "-m", "experiment=smoke", "trainer.epochs=1", "eval.at_epochs=[]", "search.candidates=5",
+         "landmarks=random", "regularizer=landmark", "regularizer.warmup_epochs=0", "seed=0,1"]
+
+
 @pytest.fixture(scope="module")
 def penalty_sweep(tmp_path_factory):
     """Six smoke runs written by `lrnas train -m`: seeds 0 and 1 of three landmark configurations, which differ in
     regularizer.penalty (hinge, softplus) and in landmarks.num_landmarks (4, 3), so the grouping needs both keys."""
     workdir = tmp_path_factory.mktemp("sweep")
-    common = ["train", "-m", "experiment=smoke", "trainer.epochs=1", "eval.at_epochs=[]", "search.candidates=5",
-              "landmarks=random", "regularizer=landmark", "regularizer.warmup_epochs=0", "seed=0,1"]
     for sweep in (["regularizer.penalty=hinge,softplus", "landmarks.num_landmarks=4", "hydra.sweep.dir=outputs/a"],
                   ["regularizer.penalty=hinge", "landmarks.num_landmarks=3", "hydra.sweep.dir=outputs/b"]):
-        result = lrnas(*common, *sweep, cwd=workdir)
+        result = lrnas(*SWEEP, *sweep, cwd=workdir)
         assert result.returncode == 0, result.stderr[-3000:]
     return workdir
 
@@ -103,7 +108,7 @@ def test_runs_that_differ_in_any_config_key_are_never_averaged(penalty_sweep):
     # derived from the configs: no hand-kept list to forget a key in
     assert runs.keys == ["landmarks.num_landmarks", "regularizer.penalty"]
     table = summarise(runs).set_index(runs.keys)
-    assert sorted(table.index) == sorted(CONFIGURATIONS) and set(table["seeds"]) == {2}
+    assert sorted(table.index) == sorted(CONFIGURATIONS) and set(table["n"]) == {2}
     for key, taus in final_taus(penalty_sweep / "outputs").items():
         assert len(taus) == 2 and taus[0] != taus[1]  # else a variance would pass for a std
         assert table.loc[key, "kendall_tau_mean"] == pytest.approx(sum(taus) / 2)
@@ -139,7 +144,7 @@ def test_bookkeeping_keys_do_not_split_repeats(tmp_path):
     write_run(tmp_path / "c", 2, 0.5, trainer={"epochs": 9, "checkpoint_every_steps": 20})
     runs = collect_runs(tmp_path)
     assert runs.keys == ["trainer.epochs"]
-    assert summarise(runs).set_index("trainer.epochs")["seeds"].to_dict() == {8: 2, 9: 1}
+    assert summarise(runs).set_index("trainer.epochs")["n"].to_dict() == {8: 2, 9: 1}
 
 
 def test_a_corrupt_metrics_file_is_named_and_the_other_runs_are_reported(tmp_path):
@@ -149,7 +154,49 @@ def test_a_corrupt_metrics_file_is_named_and_the_other_runs_are_reported(tmp_pat
     corrupt.write_text("{oops")
     runs = collect_runs(tmp_path)
     assert list(runs.table["kendall_tau"]) == [0.1]
-    assert len(runs.unreadable) == 1 and runs.unreadable[0].startswith(f"{corrupt}: not valid JSON")
+    assert [entry.status for entry in runs.left_out] == ["unreadable"]
+    assert runs.left_out[0].why.startswith(f"{corrupt}: not valid JSON")
     result = lrnas("report", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "0.100" in result.stdout and f"{corrupt}: not valid JSON" in result.stderr
+
+
+def test_report_folder_recomputes_from_the_runs_of_a_real_sweep(penalty_sweep):
+    """`lrnas report --out` on the `lrnas train -m` folders: the table's numbers are the seeds' own, and every
+    landmark run recorded its landmarks' super-net accuracies, from which its landmark tau follows."""
+    result = lrnas("report", "outputs", "--out", "report", cwd=penalty_sweep)
+    assert result.returncode == 0, result.stderr
+    summary = pd.read_csv(penalty_sweep / "report/report.csv")
+    taus = final_taus(penalty_sweep / "outputs")
+    assert len(summary) == len(taus) == 3
+    for (num_landmarks, penalty), seeds in taus.items():
+        row = summary[summary["method"] == f"spos + {num_landmarks} random landmarks, regularizer.penalty={penalty}"]
+        std = abs(seeds[0] - seeds[1]) / math.sqrt(2)
+        assert row["n"].item() == 2 and row["kendall_tau_mean"].item() == pytest.approx(sum(seeds) / 2)
+        assert row["kendall_tau_ci95"].item() == pytest.approx(12.706205 * std / math.sqrt(2), rel=1e-6)  # t(.975, 1)
+    report = (penalty_sweep / "report/report.md").read_text()
+    assert "| spos + 4 random landmarks, regularizer.penalty=hinge | 2 |" in report
+    defined = 0
+    for metrics in penalty_sweep.glob("outputs/*/*/metrics.json"):
+        final = json.loads(metrics.read_text())["final"]
+        scores = pd.read_csv(metrics.parent / "landmark_scores.csv")
+        landmarks = pd.read_csv(metrics.parent / "landmarks.csv")
+        assert list(scores["arch"]) == list(landmarks["arch"])  # one evaluation (epoch 1), every landmark once
+        assert list(scores["ground_truth"]) == pytest.approx(list(landmarks["accuracy"]))
+        tau = kendalltau(scores["supernet_acc"], scores["ground_truth"]).statistic
+        if final["landmark_kendall_tau"] is None:  # all landmarks tied: undefined, reported as such
+            assert math.isnan(tau) and scores["supernet_acc"].nunique() == 1
+        else:
+            assert tau == pytest.approx(final["landmark_kendall_tau"])
+            defined += 1
+    assert defined >= 3
+
+
+def test_running_a_finished_sweep_again_changes_nothing(penalty_sweep):
+    folders = sorted(penalty_sweep.glob("outputs/b/*/metrics.json"))
+    before = [path.read_bytes() for path in folders]
+    result = lrnas(*SWEEP, "regularizer.penalty=hinge", "landmarks.num_landmarks=3", "hydra.sweep.dir=outputs/b",
+                   cwd=penalty_sweep)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr.count("is finished (its metrics.json holds the final results); nothing to do") == 2
+    assert [path.read_bytes() for path in folders] == before

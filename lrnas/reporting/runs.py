@@ -1,4 +1,4 @@
-"""Collect run folders into one table: one row per run, the config keys that tell runs apart beside its final metrics.
+"""Collect run folders into tables: one row per finished run, one per (run, epoch), and every run left out with why.
 
     lrnas report outputs/multirun/2026-11-27
     lrnas report outputs --csv runs.csv
@@ -10,12 +10,15 @@ added to conf/ can never be forgotten; the keys whose values differ become the t
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import yaml
 from omegaconf import OmegaConf
+from scipy import stats
 
 # Keys that never change what a run computes, so runs differing only in them are repeats of one configuration:
 # - seed: what the summary averages over;
@@ -29,61 +32,92 @@ from omegaconf import OmegaConf
 BOOKKEEPING = ("seed", "resume", "device", "data.cache_dir", "trainer.checkpoint_every_steps")
 
 METRIC_COLUMNS = ["sample_size", "kendall_tau", "param_count_kendall_tau", "sparse_kendall_tau",
-                  "param_count_sparse_kendall_tau", "landmark_kendall_tau", "spearman_rho", "precision_at_top10",
-                  "top10_mean_ground_truth", "p_surpass_random_top10", "elapsed_s"]
+                  "param_count_sparse_kendall_tau", "spearman_rho", "param_count_spearman_rho", "landmark_kendall_tau",
+                  "mean_supernet_accuracy", "precision_at_top10", "top10_mean_ground_truth", "p_surpass_random_top10",
+                  "elapsed_s"]
 # The search phase's choice (runs from before the search phase have none): its ground truth and percentile.
 SEARCH_COLUMNS = ["ground_truth", "percentile"]
+# Averaged over seeds by `summarise`, each with its std and 95% confidence interval.
+SUMMARY_METRICS = ["kendall_tau", "param_count_kendall_tau", "sparse_kendall_tau", "param_count_sparse_kendall_tau",
+                   "spearman_rho", "param_count_spearman_rho", "landmark_kendall_tau", "mean_supernet_accuracy",
+                   "precision_at_top10", "top10_mean_ground_truth", "p_surpass_random_top10", "searched_ground_truth",
+                   "elapsed_s"]
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A run that is not in the tables: unreadable, unfinished, failed, or a sweep job without a folder (missing)."""
+
+    status: str  # unreadable | unfinished | failed | missing
+    where: str  # the run folder (missing: the job's would-be folder)
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.where}: {self.why}"
 
 
 @dataclass(frozen=True)
 class Runs:
-    """The finished runs below a folder, and the run folders that could not be read."""
+    """The finished runs below some folders, their per-epoch history, and the runs left out."""
 
     table: pd.DataFrame  # one row per finished run: run folder, seed, the keys that differ, final metrics
     keys: list[str]  # config keys (dotted) whose values differ between runs, seed and bookkeeping aside
-    unreadable: list[str]  # "<file>: <why>", one per run folder left out
+    configs: pd.DataFrame  # every finished run's flattened config (same row order as table)
+    history: pd.DataFrame  # one row per (finished run, epoch): run, seed, the keys, that epoch's record
+    left_out: list[LeftOut]
 
 
 def find_runs(root: Path) -> list[Path]:
-    """Every run folder under ``root`` (a folder holding metrics.json), in path order."""
-    return sorted(path.parent for path in Path(root).rglob("metrics.json"))
+    """Every run folder under ``root`` (one holding metrics.json, or a Hydra job's .hydra/), in path order."""
+    root = Path(root)
+    marks = list(root.rglob("metrics.json")) + list(root.rglob(".hydra"))
+    return sorted({path.parent for path in marks})
 
 
 def collect_runs(*roots: Path) -> Runs:
-    """Every finished run under the ``roots``; runs still training (no final evaluation yet) are skipped, and runs
-    whose metrics.json or config.yaml cannot be read are listed in ``unreadable``."""
-    rows, configs, unreadable = [], [], []
+    """Every finished run under the ``roots`` (trained, evaluated and searched), and every run that is not, in
+    ``left_out``: unreadable files, runs still training or stopped, failed runs, and sweep jobs that never started."""
+    rows, configs, histories, left_out = [], [], [], []
     for run in sorted({run for root in roots for run in find_runs(root)}):
         try:
             metrics, config = read_run(run)
         except UnreadableRun as error:
-            unreadable.append(str(error))
+            left_out.append(LeftOut("unreadable", str(run), str(error)))
             continue
-        if not metrics.get("final"):
+        if not (metrics or {}).get("final"):
+            left_out.append(not_finished(run, metrics))
             continue
         search = metrics.get("search") or {}
         rows.append({"run": str(run), "seed": config.get("seed"),
                      **{name: metrics["final"].get(name) for name in METRIC_COLUMNS},
                      **{f"searched_{name}": search.get(name) for name in SEARCH_COLUMNS}})
         configs.append(flatten(config))
+        histories += [{"run": str(run), "seed": config.get("seed"), **row} for row in metrics.get("history", [])]
+    left_out += missing_jobs(roots)
     if not rows:
-        left_out = f"; unreadable: {'; '.join(unreadable)}" if unreadable else ""
+        reasons = f"; left out: {'; '.join(map(str, left_out))}" if left_out else ""
         raise ValueError(f"no finished run (a folder with metrics.json holding a final evaluation) under "
-                         f"{', '.join(map(str, roots))}{left_out}")
+                         f"{', '.join(map(str, roots))}{reasons}")
     keys = differing_keys(configs)
-    table = pd.DataFrame(rows)
+    table, history = pd.DataFrame(rows), pd.DataFrame(histories)
+    numeric = [*METRIC_COLUMNS, *(f"searched_{name}" for name in SEARCH_COLUMNS)]
+    table[numeric] = table[numeric].apply(pd.to_numeric)  # None (undefined, or not recorded) -> NaN
+    config_frame = pd.DataFrame(configs, dtype=object)  # as written: 30 stays 30 beside a null
     for position, key in enumerate(keys, start=2):  # after run and seed
-        table.insert(position, key, [config.get(key) for config in configs])
-    return Runs(table, keys, unreadable)
+        table.insert(position, key, config_frame[key].tolist())
+        history.insert(position, key, history["run"].map(dict(zip(table["run"], table[key], strict=True))))
+    return Runs(table, keys, config_frame, history, left_out)
 
 
 class UnreadableRun(ValueError):
     """A run folder's metrics.json or config.yaml cannot be read; the message names the file."""
 
 
-def read_run(run: Path) -> tuple[dict, dict]:
-    """The run's metrics.json and config.yaml as plain dicts."""
+def read_run(run: Path) -> tuple[dict | None, dict]:
+    """The run's metrics.json (None if it has none yet) and config.yaml as plain dicts."""
     metrics_path, config_path = run / "metrics.json", run / "config.yaml"
+    if not metrics_path.exists():
+        return None, {}
     try:
         metrics = json.loads(metrics_path.read_text())
     except (OSError, ValueError) as error:  # ValueError: JSON syntax and undecodable bytes
@@ -91,7 +125,7 @@ def read_run(run: Path) -> tuple[dict, dict]:
     if not isinstance(metrics, dict):
         raise UnreadableRun(f"{metrics_path}: not a metrics document (a JSON object)")
     if not metrics.get("final"):
-        return metrics, {}  # unfinished: skipped before its config matters
+        return metrics, {}  # unfinished: left out before its config matters
     try:
         config = OmegaConf.to_container(OmegaConf.load(config_path))
     except (OSError, ValueError, yaml.YAMLError) as error:
@@ -99,6 +133,54 @@ def read_run(run: Path) -> tuple[dict, dict]:
     if not isinstance(config, dict):
         raise UnreadableRun(f"{config_path}: not a config (a YAML mapping)")
     return metrics, config
+
+
+ERROR_LINE = re.compile(r"\]\[ERROR\] - (.*)")
+
+
+def not_finished(run: Path, metrics: dict | None) -> LeftOut:
+    """Why a run has no final results: the last error its train.log names (failed), else how far it got."""
+    log = run / "train.log"
+    errors = ERROR_LINE.findall(log.read_text(errors="replace")) if log.exists() else []
+    if errors and errors[-1].startswith("error:"):
+        return LeftOut("failed", str(run), errors[-1])
+    epochs = [row.get("epoch") for row in (metrics or {}).get("history", [])]
+    progress = f"trained through epoch {max(epochs)}" if epochs else "no epoch done"
+    stopped = f"; {errors[-1]}" if errors else " (still running, or killed)"
+    return LeftOut("unfinished", str(run), f"{progress}{stopped}")
+
+
+def missing_jobs(roots) -> list[LeftOut]:
+    """Jobs of the Hydra sweeps under ``roots`` (folders with multirun.yaml) that have no folder: the sweep stopped
+    before them. Only for the basic sweeper with job folders named by job number, as lrnas's sweeps are."""
+    missing = []
+    for multirun in sorted({path for root in roots for path in Path(root).rglob("multirun.yaml")}):
+        jobs = sweep_jobs(multirun)
+        missing += [LeftOut("missing", str(multirun.parent / str(number)),
+                            f"job {number} ({' '.join(job)}) has no folder: not started (the sweep stopped before it, "
+                            "or is still running)")
+                    for number, job in enumerate(jobs or []) if not (multirun.parent / str(number)).exists()]
+    return missing
+
+
+def sweep_jobs(multirun: Path) -> list[list[str]] | None:
+    """Each job's overrides, in Hydra's job-number order, for the sweep that wrote ``multirun``; None when its sweeper
+    or folder naming is not the basic one."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    hydra = (OmegaConf.to_container(OmegaConf.load(multirun), resolve=False) or {}).get("hydra", {})
+    sweeper = hydra.get("sweeper", {})
+    if not sweeper.get("_target_", "").endswith("BasicSweeper") or hydra.get("sweep", {}).get("subdir") != \
+            "${hydra.job.num}":
+        return None
+    params = [f"{key}={value}" for key, value in (sweeper.get("params") or {}).items()]
+    try:
+        overrides = OverridesParser.create().parse_overrides(params + hydra["overrides"]["task"])
+        return BasicSweeper.split_arguments(overrides, max_batch_size=None)[0]
+    except HydraException:  # e.g. glob(), which needs the config loader: the job count is not known here
+        return None
 
 
 def flatten(config: dict, prefix: str = "") -> dict:
@@ -120,16 +202,24 @@ def differing_keys(configs: list[dict]) -> list[str]:
             and len({repr(config.get(key)) for config in configs}) > 1]
 
 
+def ci95_half_width(values: pd.Series) -> float:
+    """Half the width of the two-sided 95% Student-t confidence interval of the mean (NaN below two values)."""
+    n = len(values)
+    if n < 2 or values.isna().any():
+        return math.nan
+    return float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
+
+
 def summarise(runs: Runs) -> pd.DataFrame:
-    """Per configuration: the number of seeds, mean and std of held-out tau, and means of the other headline metrics.
-    A configuration with a run whose tau is undefined (all super-net accuracies tied) has no tau mean."""
+    """Per configuration: n (its seeds), then for every metric its mean, std (ddof 1) and 95% CI half-width over seeds.
+    A metric that any run of a configuration lacks (an undefined tau, a run from before the metric) has no mean there:
+    a subset of the seeds is never averaged as if it were all of them."""
     table = runs.table.assign(_all=0)  # one group when no key differs
     grouped = table.groupby(runs.keys or ["_all"], dropna=False, sort=False)
-    summary = grouped["kendall_tau"].agg(seeds="size", kendall_tau_mean=lambda tau: tau.mean(skipna=False),
-                                         kendall_tau_std=lambda tau: tau.std(skipna=False))
-    for metric in ["param_count_kendall_tau", "sparse_kendall_tau", "param_count_sparse_kendall_tau",
-                   "landmark_kendall_tau", "top10_mean_ground_truth", "p_surpass_random_top10", "searched_ground_truth",
-                   "elapsed_s"]:
-        if table[metric].notna().any():
-            summary[f"{metric}_mean"] = grouped[metric].mean()
+    summary = grouped["seed"].agg(n="size")
+    for metric in SUMMARY_METRICS:
+        column = grouped[metric]
+        summary[f"{metric}_mean"] = column.agg(lambda values: values.mean(skipna=False))
+        summary[f"{metric}_std"] = column.agg(lambda values: values.std(skipna=False))
+        summary[f"{metric}_ci95"] = column.agg(ci95_half_width)
     return summary.reset_index(drop=not runs.keys)

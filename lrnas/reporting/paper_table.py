@@ -1,0 +1,137 @@
+"""The paper's table from run folders: a column group per search space, a row per method (algorithm, without and with
+landmarks, and whatever else the runs vary), mean +- std over seeds, the parameter-count baseline beside every rank
+correlation. Written as report.md, report.csv (every mean, std and 95% CI as numbers) and report.tex.
+
+The layout follows the authors' kcyu2014/nas-landmarkreg nasws/cnn/visualization/latex_table.py (a \\multicolumn group
+per space over super-net accuracy, Kendall tau, P>random and final performance, mean$\\pm$std); lrnas adds scipy's
+tau-b beside the authors' sparse tau, Spearman rho, n and the baselines.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+
+from .runs import Runs, summarise
+
+# What names a method: the rest of a row's label is the keys these do not determine (an ablation's value).
+IDENTITY = ("space.name", "algorithm.name", "regularizer.name")
+
+# (header, metric, its baseline or None, decimals); accuracies are in %, the rest in [-1, 1] or [0, 1].
+COLUMNS = [("super-net acc (%)", "mean_supernet_accuracy", None, 2),
+           ("Kendall τ-b (params)", "kendall_tau", "param_count_kendall_tau", 3),
+           ("sparse τ (params)", "sparse_kendall_tau", "param_count_sparse_kendall_tau", 3),
+           ("Spearman ρ (params)", "spearman_rho", "param_count_spearman_rho", 3),
+           ("P>random", "p_surpass_random_top10", None, 3),
+           ("final perf (%)", "top10_mean_ground_truth", None, 2)]
+
+
+def ablated_keys(runs: Runs) -> list[str]:
+    """The differing keys that space, algorithm and regularizer do not determine: what an ablation varies (a GDAS
+    run's temperature comes with choosing GDAS; a λ sweep's λ does not)."""
+    configs = runs.configs.reindex(columns=list(dict.fromkeys([*IDENTITY, *runs.keys])))
+    by_identity = configs.groupby(list(IDENTITY), dropna=False)
+    return [key for key in runs.keys if key not in IDENTITY
+            and by_identity[key].agg(lambda values: len({repr(v) for v in values})).max() > 1]
+
+
+def method_labels(runs: Runs) -> pd.DataFrame:
+    """Per run (runs.table's order): its space and a method label such as ``gdas + 30 random landmarks`` followed by
+    ``key=value`` for every other ablated key."""
+    extras = [key for key in ablated_keys(runs) if key not in ("landmarks.num_landmarks", "landmarks.method")]
+    labels = []
+    for _, config in runs.configs.iterrows():
+        label = str(config.get("algorithm.name"))
+        if config.get("regularizer.name") == "landmark":
+            label += f" + {config.get('landmarks.num_landmarks')} {config.get('landmarks.method')} landmarks"
+        label += "".join(f", {key}={config.get(key)}" for key in extras)
+        labels.append(label)
+    return pd.DataFrame({"space": runs.configs.get("space.name"), "method": labels})
+
+
+def paper_summary(runs: Runs) -> pd.DataFrame:
+    """summarise() per (space, method): n and every metric's mean, std and 95% CI half-width."""
+    labels = method_labels(runs)
+    labelled = replace(runs, table=runs.table.assign(space=labels["space"].to_numpy(),
+                                                     method=labels["method"].to_numpy()), keys=["space", "method"])
+    summary = summarise(labelled)
+    configurations = runs.table.groupby(runs.keys, dropna=False).ngroups if runs.keys else 1
+    if len(summary) != configurations:  # two configurations under one label would be averaged together
+        raise ValueError(f"{configurations} configurations got only {len(summary)} labels; "
+                         "report them separately (lrnas report FOLDER for each)")
+    return summary
+
+
+def cell(row: pd.Series, metric: str, baseline: str | None, decimals: int, plus_minus: str = " ± ") -> str:
+    """``mean ± std`` (the std only with two seeds or more), then ``(baseline mean)``; "-" for a missing mean."""
+    mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
+    if pd.isna(mean):
+        return "-"
+    text = f"{mean:.{decimals}f}" + ("" if pd.isna(std) else f"{plus_minus}{std:.{decimals}f}")
+    if baseline and not pd.isna(row[f"{baseline}_mean"]):
+        text += f" ({row[f'{baseline}_mean']:.{decimals}f})"
+    return text
+
+
+def ci_cell(row: pd.Series, metric: str) -> str:
+    mean, half = row[f"{metric}_mean"], row[f"{metric}_ci95"]
+    return "-" if pd.isna(mean) or pd.isna(half) else f"[{mean - half:.3f}, {mean + half:.3f}]"
+
+
+def to_markdown(summary: pd.DataFrame) -> str:
+    """One table per space: method, n, the COLUMNS, and the 95% CI of Kendall tau-b."""
+    parts = []
+    for space, rows in summary.groupby("space", sort=False, dropna=False):
+        headers = ["method", "n", *(header for header, *_ in COLUMNS[:2]), "τ-b 95% CI",
+                   *(header for header, *_ in COLUMNS[2:])]
+        lines = [f"**{space}**", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        for _, row in rows.iterrows():
+            cells = [cell(row, *column[1:]) for column in COLUMNS]
+            lines.append("| " + " | ".join([row["method"], str(row["n"]), *cells[:2], ci_cell(row, "kendall_tau"),
+                                             *cells[2:]]) + " |")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
+def latex_escape(text: str) -> str:
+    return "".join("\\" + c if c in "&%$#_{}" else c for c in str(text))
+
+
+LATEX_HEADERS = ["n", "acc", r"$\tau_b$", r"sparse $\tau$", r"$\rho$", "P$>$random", "perf"]
+
+
+def to_latex(summary: pd.DataFrame) -> str:
+    """booktabs tabular in the authors' layout: a multicolumn group per space, one row per method."""
+    spaces = list(dict.fromkeys(summary["space"]))
+    width = len(LATEX_HEADERS)
+    lines = [r"\begin{tabular}{l" + "".join(" " + "c" * width for _ in spaces) + "}", r"\toprule",
+             " & ".join([""] + [rf"\multicolumn{{{width}}}{{c}}{{{latex_escape(space)}}}" for space in spaces])
+             + r" \\",
+             "".join(rf"\cmidrule(lr){{{2 + i * width}-{1 + (i + 1) * width}}}" for i in range(len(spaces))),
+             " & ".join(["Method"] + LATEX_HEADERS * len(spaces)) + r" \\", r"\midrule"]
+    for method in dict.fromkeys(summary["method"]):
+        cells = [latex_escape(method)]
+        for space in spaces:
+            row = summary[(summary["space"] == space) & (summary["method"] == method)]
+            if row.empty:
+                cells += ["-"] * width
+                continue
+            row = row.iloc[0]
+            cells += [str(row["n"])] + [cell(row, *column[1:], plus_minus=r"$\pm$") for column in COLUMNS]
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def describe_sample(runs: Runs) -> str:
+    """The evaluation behind every number, in words: sample size, test images, seeds, ground truth."""
+    table, configs = runs.table, runs.configs
+    sizes = sorted({int(size) for size in table["sample_size"].dropna()})
+    seeds = sorted({int(seed) for seed in table["seed"].dropna()})
+    images = sorted({int(v) for v in configs.get("eval.num_test_images", pd.Series(dtype=float)).dropna()})
+    truth = sorted({str(v) for v in configs.get("space.ground_truth", pd.Series(dtype=object)).dropna()})
+    return (f"Rank correlations on {'/'.join(map(str, sizes))} held-out non-landmark architectures (the same sample "
+            f"for every run of a space), each scored on {'/'.join(map(str, images)) or '?'} CIFAR-10 test images; "
+            f"ground truth {', '.join(truth) or '?'}; seeds {', '.join(map(str, seeds))}. Cells are mean ± std over "
+            "seeds (n of them); in parentheses, the parameter-count baseline on the same sample. final perf = mean "
+            "ground truth of the super-net's top 10 of the sample; P>random = the authors' prob_surpass_random.")

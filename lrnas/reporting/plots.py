@@ -1,0 +1,157 @@
+"""Figures of a report (matplotlib, Agg backend; each saved as PNG and PDF). Every figure names its sample and seeds.
+
+- tau_vs_epoch: held-out Kendall tau-b per evaluated epoch, mean line and a +-1 std band over seeds per method, the
+  parameter-count baseline as a dashed line;
+- scatter: super-net accuracy against ground truth for one run of each method (its lowest seed), landmarks in another
+  colour, tau in each title;
+- regularizer: λ_t and the fraction of violated landmark pairs per epoch (methods with landmarks);
+- ablation: final tau against each ablated key's value, with a +-1 std bar over seeds.
+
+Needs matplotlib: ``pip install 'lrnas[plots]'``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .paper_table import IDENTITY, ablated_keys, method_labels
+from .runs import Runs
+
+
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (no display needed), or a one-line error saying how to install it."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise RuntimeError("plots need matplotlib: pip install 'lrnas[plots]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def write_plots(runs: Runs, out: Path) -> list[Path]:
+    """Every figure that the runs have data for, as ``out/<name>.png`` and ``.pdf``; returns the PNG paths."""
+    plt = pyplot()
+    labels = method_labels(runs)
+    methods = dict(zip(runs.table["run"], labels["method"], strict=True))
+    history = runs.history.assign(method=runs.history["run"].map(methods),
+                                  space=runs.history["run"].map(dict(zip(runs.table["run"], labels["space"],
+                                                                         strict=True))))
+    figures = {"tau_vs_epoch": tau_vs_epoch(plt, history, runs), "scatter": scatter(plt, runs, labels),
+               "regularizer": regularizer(plt, history, runs), "ablation": ablation(plt, runs)}
+    written = []
+    for name, figure in figures.items():
+        if figure is None:
+            continue
+        for suffix in (".png", ".pdf"):
+            figure.savefig(out / f"{name}{suffix}", dpi=120, bbox_inches="tight")
+        plt.close(figure)
+        written.append(out / f"{name}.png")
+    return written
+
+
+def seeds_text(frame: pd.DataFrame) -> str:
+    return ", ".join(str(int(seed)) for seed in sorted(frame["seed"].dropna().unique()))
+
+
+def band(axis, frame: pd.DataFrame, x: str, y: str, label: str) -> None:
+    """Mean line over seeds and a +-1 std band, per value of ``x``."""
+    stats = frame.groupby(x)[y].agg(["mean", "std", "size"]).reset_index()
+    line, = axis.plot(stats[x], stats["mean"], marker="o", label=f"{label} (n={stats['size'].max()})")
+    axis.fill_between(stats[x], stats["mean"] - stats["std"].fillna(0), stats["mean"] + stats["std"].fillna(0),
+                      color=line.get_color(), alpha=0.2)
+
+
+def tau_vs_epoch(plt, history: pd.DataFrame, runs: Runs):
+    evaluated = history.dropna(subset=["kendall_tau"]) if "kendall_tau" in history else history.iloc[:0]
+    if evaluated.empty:
+        return None
+    spaces = list(dict.fromkeys(evaluated["space"]))
+    figure, axes = plt.subplots(1, len(spaces), figsize=(7 * len(spaces), 4.5), squeeze=False)
+    for axis, space in zip(axes[0], spaces, strict=True):
+        frame = evaluated[evaluated["space"] == space]
+        for method, rows in frame.groupby("method", sort=False):
+            band(axis, rows, "epoch", "kendall_tau", method)
+        baseline = frame["param_count_kendall_tau"].mean()
+        axis.axhline(baseline, color="black", linestyle="--", label=f"parameter count ({baseline:.3f})")
+        axis.axhline(0, color="grey", linewidth=0.5)
+        axis.set(title=f"{space}: Kendall τ-b on {int(frame['sample_size'].max())} held-out archs\n"
+                       f"(band ±1 std over seeds {seeds_text(frame)})",
+                 xlabel="epoch", ylabel="Kendall τ-b, super-net acc vs ground truth")
+        axis.locator_params(axis="x", integer=True)
+        axis.legend(fontsize=8)
+    return figure
+
+
+def scatter(plt, runs: Runs, labels: pd.DataFrame):
+    """One panel per method (at most 8): its lowest seed's held-out archs at the last evaluation, and landmarks."""
+    table = runs.table.assign(method=labels["method"].to_numpy(), space=labels["space"].to_numpy())
+    chosen = table.sort_values("seed").groupby(["space", "method"], sort=False).head(1).head(8)
+    columns = min(4, len(chosen))
+    rows = -(-len(chosen) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 4 * rows), squeeze=False)
+    for axis, (_, run) in zip(axes.flat, chosen.iterrows(), strict=False):
+        folder = Path(run["run"])
+        archs = pd.read_csv(folder / "archs.csv")
+        last = [c for c in archs.columns if c.startswith("supernet_acc_epoch")][-1]
+        axis.scatter(archs["ground_truth"], archs[last], s=12, label=f"held-out ({len(archs)})")
+        if (folder / "landmark_scores.csv").exists():
+            scores = pd.read_csv(folder / "landmark_scores.csv")
+            scores = scores[scores["epoch"] == scores["epoch"].max()]
+            axis.scatter(scores["ground_truth"], scores["supernet_acc"], s=18, color="tab:orange", marker="^",
+                         label=f"landmarks ({len(scores)})")
+        tau = "undefined" if pd.isna(run["kendall_tau"]) else f"{run['kendall_tau']:.3f}"
+        axis.set(title=f"{run['space']}: {run['method']}\nseed {run['seed']}, held-out τ-b {tau}",
+                 xlabel="ground truth (%)",
+                 ylabel=f"super-net acc (%), epoch {last.removeprefix('supernet_acc_epoch')}")
+        axis.legend(fontsize=8)
+    for axis in list(axes.flat)[len(chosen):]:
+        axis.set_visible(False)
+    figure.tight_layout()
+    return figure
+
+
+def regularizer(plt, history: pd.DataFrame, runs: Runs):
+    if "landmark_lambda" not in history or history["landmark_lambda"].isna().all():
+        return None
+    frame = history.dropna(subset=["landmark_lambda"])
+    figure, (lam, violated) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for method, rows in frame.groupby("method", sort=False):
+        band(lam, rows, "epoch", "landmark_lambda", method)
+        band(violated, rows.dropna(subset=["landmark_violation_rate"]), "epoch", "landmark_violation_rate", method)
+    lam.set(title=f"landmark coefficient λ_t (seeds {seeds_text(frame)})", xlabel="epoch", ylabel="λ_t")
+    violated.set(title="landmark pairs ranked wrongly by the super-net's loss\n(per epoch, band ±1 std over seeds)",
+                 xlabel="epoch", ylabel="violated-pair fraction")
+    for axis in (lam, violated):
+        axis.locator_params(axis="x", integer=True)
+        axis.legend(fontsize=8)
+    return figure
+
+
+def ablation(plt, runs: Runs):
+    """Final tau against each ablated key (numeric keys on a numeric axis), one line per space/algorithm/regularizer."""
+    keys = ablated_keys(runs)
+    if not keys:
+        return None
+    figure, axes = plt.subplots(1, len(keys), figsize=(6 * len(keys), 4.2), squeeze=False)
+    configs = runs.configs.reindex(columns=list(dict.fromkeys([*IDENTITY, *keys])))
+    table = runs.table.assign(**{f"_{i}": configs[key].to_numpy() for i, key in enumerate(IDENTITY)})
+    for axis, key in zip(axes[0], keys, strict=True):
+        text = configs[key].map(str)
+        numeric = pd.to_numeric(configs[key], errors="coerce").notna().all()
+        names = list(dict.fromkeys(text))  # categorical values in first-seen order (the sweep's)
+        x = pd.to_numeric(configs[key]) if numeric else text.map({name: i for i, name in enumerate(names)})
+        frame = table.assign(_x=x.to_numpy())
+        for identity, rows in frame.groupby([f"_{i}" for i in range(len(IDENTITY))], sort=False, dropna=False):
+            stats = rows.groupby("_x")["kendall_tau"].agg(["mean", "std", "size"]).reset_index()
+            axis.errorbar(stats["_x"], stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3,
+                          label=f"{' '.join(map(str, identity))} (n={stats['size'].max()})")
+        axis.axhline(table["param_count_kendall_tau"].mean(), color="black", linestyle="--", label="parameter count")
+        if not numeric:
+            axis.set_xticks(range(len(names)), names, rotation=20)
+        axis.set(title=f"final Kendall τ-b against {key}\n(±1 std over seeds {seeds_text(table)})", xlabel=key,
+                 ylabel="Kendall τ-b, held-out archs")
+        axis.legend(fontsize=8)
+    return figure

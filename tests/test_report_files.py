@@ -1,0 +1,177 @@
+"""`lrnas report --out`: the paper's table (md, csv, tex) with mean, std, 95% CI and n, the runs left out, and plots."""
+import json
+import math
+
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+from lrnas.reporting.paper_table import method_labels, paper_summary, to_latex, to_markdown
+from lrnas.reporting.plots import pyplot, scatter, tau_vs_epoch
+from lrnas.reporting.runs import collect_runs
+from lrnas.reporting.write import write_report
+
+HISTORY_TAUS = {0: [0.0, 0.1], 1: [0.1, 0.2], 2: [0.2, 0.6]}  # seed -> tau at epochs 1, 2 (spos, no landmarks)
+
+
+def write_run(folder, seed, taus, algorithm="spos", regularizer="none", space="nb201", lam=10.0, num_landmarks=30,
+              finished=True, log=""):
+    """A run folder as `lrnas train` writes it: config.yaml, metrics.json with a history of evaluations, archs.csv."""
+    folder.mkdir(parents=True)
+    algo = {"name": algorithm, **({"tau_max": 10.0} if algorithm == "gdas" else {})}  # a key only GDAS has
+    cfg = {"seed": seed, "space": {"name": space, "ground_truth": "cifar10_test"}, "algorithm": algo,
+           "landmarks": {"method": "random" if regularizer == "landmark" else "none",
+                         "num_landmarks": num_landmarks if regularizer == "landmark" else None},
+           "regularizer": {"name": regularizer, "lam": lam if regularizer == "landmark" else None},
+           "eval": {"num_test_images": 500}}
+    OmegaConf.save(OmegaConf.create(cfg), folder / "config.yaml")
+    history = [{"epoch": epoch, "sample_size": 4, "kendall_tau": tau, "param_count_kendall_tau": 0.6,
+                "sparse_kendall_tau": tau / 2, "param_count_sparse_kendall_tau": 0.5, "spearman_rho": tau,
+                "param_count_spearman_rho": 0.7, "mean_supernet_accuracy": 30.0 + seed,
+                "top10_mean_ground_truth": 90.0 + seed, "p_surpass_random_top10": 0.5,
+                "landmark_lambda": lam * (epoch - 1) if regularizer == "landmark" else None,
+                "landmark_violation_rate": 0.5 / epoch if regularizer == "landmark" else None}
+               for epoch, tau in enumerate(taus, start=1)]
+    (folder / "metrics.json").write_text(json.dumps({"final": history[-1] if finished else None, "history": history,
+                                                     "search": {"ground_truth": 93.0, "percentile": 90.0}}))
+    pd.DataFrame({"arch": list("abcd"), "ground_truth": [80.0, 85.0, 90.0, 93.0], "params_m": [0.1, 0.2, 0.3, 0.4],
+                  "supernet_acc_epoch1": [10.0, 12.0, 11.0, 13.0], "supernet_acc_epoch2": [20.0, 24.0, 22.0, 26.0]}
+                 ).to_csv(folder / "archs.csv", index=False)
+    if regularizer == "landmark":
+        pd.DataFrame({"epoch": [1, 1, 2, 2, 2], "arch": list("xyxyz"), "ground_truth": [70.0, 95.0, 70.0, 95.0, 88.0],
+                      "supernet_acc": [9.0, 9.5, 15.0, 30.0, 25.0]}).to_csv(folder / "landmark_scores.csv", index=False)
+    (folder / "train.log").write_text(log)
+
+
+@pytest.fixture
+def table_runs(tmp_path):
+    """SPOS and GDAS, each without and with landmarks, 3 seeds each, on NB201; GDAS without landmarks also on NB101."""
+    for seed, taus in HISTORY_TAUS.items():
+        write_run(tmp_path / f"spos/{seed}", seed, taus)
+        write_run(tmp_path / f"spos_lm/{seed}", seed, [t + 0.3 for t in taus], regularizer="landmark")
+        write_run(tmp_path / f"gdas/{seed}", seed, [t - 0.1 for t in taus], algorithm="gdas")
+        write_run(tmp_path / f"gdas_lm/{seed}", seed, [t + 0.2 for t in taus], algorithm="gdas", regularizer="landmark")
+    write_run(tmp_path / "nb101_gdas/0", 0, [0.4, 0.5], algorithm="gdas", space="nb101")
+    return tmp_path
+
+
+def test_rows_are_methods_named_by_algorithm_and_landmarks_never_by_keys_an_algorithm_implies(table_runs):
+    summary = paper_summary(collect_runs(table_runs))
+    assert sorted(zip(summary["space"], summary["method"], summary["n"], strict=True)) == [
+        ("nb101", "gdas", 1), ("nb201", "gdas", 3), ("nb201", "gdas + 30 random landmarks", 3),
+        ("nb201", "spos", 3), ("nb201", "spos + 30 random landmarks", 3)]
+
+
+def test_mean_std_and_student_t_interval_are_those_of_the_seeds(table_runs):
+    row = paper_summary(collect_runs(table_runs)).set_index(["space", "method"]).loc[("nb201", "spos")]
+    taus = [taus[-1] for taus in HISTORY_TAUS.values()]  # 0.1, 0.2, 0.6: mean 0.3, std sqrt(0.07)
+    assert row["kendall_tau_mean"] == pytest.approx(0.3)
+    assert row["kendall_tau_std"] == pytest.approx(math.sqrt(0.07))
+    # t(0.975, 2 degrees of freedom) = 4.302653; half-width = t * std / sqrt(n)
+    assert row["kendall_tau_ci95"] == pytest.approx(4.302653 * math.sqrt(0.07) / math.sqrt(3), rel=1e-6)
+    assert sorted(taus) == [0.1, 0.2, 0.6]
+    assert row["mean_supernet_accuracy_mean"] == pytest.approx(31.0) and row["mean_supernet_accuracy_std"] == 1.0
+
+
+def test_markdown_shows_mean_std_the_baseline_beside_each_rank_correlation_and_the_interval(table_runs):
+    text = to_markdown(paper_summary(collect_runs(table_runs)))
+    spos = next(line for line in text.splitlines() if line.startswith("| spos |"))
+    cells = [c.strip() for c in spos.strip("|").split("|")]
+    assert cells == ["spos", "3", "31.00 ± 1.00", "0.300 ± 0.265 (0.600)", "[-0.357, 0.957]", "0.150 ± 0.132 (0.500)",
+                     "0.300 ± 0.265 (0.700)", "0.500 ± 0.000", "91.00 ± 1.00"]
+    nb101 = next(line for line in text.splitlines() if line.startswith("| gdas |") and "| 1 |" in line)
+    assert "0.500 (0.600)" in nb101 and "| - |" in nb101  # one seed: no std, no interval
+
+
+def test_latex_has_a_column_group_per_space_and_dashes_where_a_method_was_not_run(table_runs):
+    tex = to_latex(paper_summary(collect_runs(table_runs)))
+    assert r"\multicolumn{7}{c}{nb201} & \multicolumn{7}{c}{nb101} \\" in tex
+    assert r"\cmidrule(lr){2-8}\cmidrule(lr){9-15}" in tex
+    spos = next(line for line in tex.splitlines() if line.startswith("spos &"))
+    assert spos == (r"spos & 3 & 31.00$\pm$1.00 & 0.300$\pm$0.265 (0.600) & 0.150$\pm$0.132 (0.500) & "
+                    r"0.300$\pm$0.265 (0.700) & 0.500$\pm$0.000 & 91.00$\pm$1.00 & " + " & ".join(["-"] * 7) + r" \\")
+
+
+def test_an_ablated_key_names_the_row(tmp_path):
+    for lam in (1.0, 40.0):
+        for seed in (0, 1):
+            write_run(tmp_path / f"lam{lam}/{seed}", seed, [0.1 * seed + lam / 100], regularizer="landmark", lam=lam)
+    runs = collect_runs(tmp_path)
+    assert sorted(set(method_labels(runs)["method"])) == ["spos + 30 random landmarks, regularizer.lam=1.0",
+                                                          "spos + 30 random landmarks, regularizer.lam=40.0"]
+
+
+def test_runs_left_out_are_listed_in_the_report_and_never_counted(table_runs, tmp_path):
+    sweep = table_runs / "sweep"
+    write_run(sweep / "0", 0, [0.9, 0.9], algorithm="fairnas")
+    write_run(sweep / "1", 1, [0.9], algorithm="fairnas", finished=False,
+              log="[2026-12-01 10:00:00,000][lrnas.train][ERROR] - stopped by SIGTERM at epoch 2, step 3\n")
+    write_run(sweep / "2", 2, [0.9], algorithm="fairnas", finished=False,
+              log="[2026-12-01 10:00:00,000][lrnas.train][ERROR] - error: non-finite loss at epoch 2\n")
+    (sweep / "3/.hydra").mkdir(parents=True)  # a job that started and wrote nothing yet
+    OmegaConf.save(OmegaConf.create({"hydra": {
+        "sweeper": {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper", "params": {"seed": "0,1"}},
+        "sweep": {"subdir": "${hydra.job.num}"},
+        "overrides": {"task": ["algorithm=fairnas", "seed=0,1,2,3,4"]}}}), sweep / "multirun.yaml")
+    runs = collect_runs(table_runs)
+    assert [str(entry) for entry in runs.left_out] == [
+        f"unfinished: {sweep / '1'}: trained through epoch 1; stopped by SIGTERM at epoch 2, step 3",
+        f"failed: {sweep / '2'}: error: non-finite loss at epoch 2",
+        f"unfinished: {sweep / '3'}: no epoch done (still running, or killed)",
+        f"missing: {sweep / '4'}: job 4 (seed=4 algorithm=fairnas) has no folder: not started (the sweep stopped "
+        "before it, or is still running)"]
+    summary = paper_summary(runs).set_index("method")
+    assert summary.loc["fairnas", "n"] == 1  # only the finished one
+    written = write_report(runs, tmp_path / "report", "lrnas report x")
+    report = (tmp_path / "report/report.md").read_text()
+    for entry in runs.left_out:
+        assert f"- {entry}" in report
+    assert {path.name for path in written} >= {"report.md", "report.csv", "report.tex", "runs.csv", "history.csv",
+                                               "tau_vs_epoch.png", "tau_vs_epoch.pdf", "scatter.png", "scatter.pdf",
+                                               "regularizer.png", "regularizer.pdf"}
+    assert all(path.stat().st_size > 0 for path in written)
+    csv = pd.read_csv(tmp_path / "report/report.csv").set_index(["space", "method"])
+    assert csv.loc[("nb201", "spos"), "kendall_tau_ci95"] == pytest.approx(4.302653 * math.sqrt(0.07 / 3), rel=1e-6)
+
+
+def test_tau_curve_is_the_seed_mean_per_epoch_with_the_baseline(table_runs):
+    runs = collect_runs(table_runs)
+    labels = method_labels(runs)
+    methods = dict(zip(runs.table["run"], labels["method"], strict=True))
+    spaces = dict(zip(runs.table["run"], labels["space"], strict=True))
+    history = runs.history.assign(method=runs.history["run"].map(methods), space=runs.history["run"].map(spaces))
+    figure = tau_vs_epoch(pyplot(), history, runs)
+    nb201 = figure.axes[0]
+    curves = {line.get_label(): list(line.get_ydata()) for line in nb201.get_lines()}
+    assert curves["spos (n=3)"] == pytest.approx([0.1, 0.3])  # epoch 1: 0, .1, .2; epoch 2: .1, .2, .6
+    assert curves["parameter count (0.600)"] == pytest.approx([0.6, 0.6])
+    assert "100" not in nb201.get_title() and "4 held-out archs" in nb201.get_title()
+
+
+def test_scatter_draws_each_methods_held_out_archs_and_its_landmarks_at_the_last_evaluation(table_runs):
+    runs = collect_runs(table_runs)
+    figure = scatter(pyplot(), runs, method_labels(runs))
+    panels = {axis.get_title().split("\n")[0]: axis for axis in figure.axes if axis.get_visible()}
+    landmark = panels["nb201: spos + 30 random landmarks"]
+    held_out, landmarks = (collection.get_offsets() for collection in landmark.collections)
+    assert held_out.tolist() == [[80.0, 20.0], [85.0, 24.0], [90.0, 22.0], [93.0, 26.0]]  # epoch 2 column
+    assert landmarks.tolist() == [[70.0, 15.0], [95.0, 30.0], [88.0, 25.0]]  # landmark_scores.csv, epoch 2 only
+    assert len(panels["nb201: spos"].collections) == 1
+
+
+def test_without_matplotlib_the_tables_are_written_and_the_report_says_how_to_get_plots(table_runs, tmp_path,
+                                                                                          monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    written = write_report(collect_runs(table_runs), tmp_path / "out", "lrnas report x")
+    assert [path.name for path in written] == ["report.md", "report.csv", "report.tex", "runs.csv", "history.csv"]
+    assert "plots need matplotlib: pip install 'lrnas[plots]'" in (tmp_path / "out/report.md").read_text()
+    assert not list((tmp_path / "out").glob("*.png"))
