@@ -22,7 +22,7 @@ ARGS = ["experiment=smoke", "data.synthetic.train=512", "trainer.epochs=3", "lan
         "landmarks.num_landmarks=6", "regularizer=landmark", "regularizer.warmup_epochs=0", "landmarks.refine.rounds=1",
         "landmarks.refine.candidates=10", "landmarks.refine.add_top=2", "search.candidates=10"]
 # Every file a finished run writes whose content is a result (train.log and run_info.json hold times and paths).
-RESULTS = ["archs.csv", "landmarks.csv", "oracle_queries.csv", "search.csv"]
+RESULTS = ["archs.csv", "landmarks.csv", "landmark_scores.csv", "oracle_queries.csv", "search.csv"]
 
 
 @pytest.fixture(scope="module")

@@ -130,8 +130,10 @@ def describe_sample(runs: Runs) -> str:
     seeds = sorted({int(seed) for seed in table["seed"].dropna()})
     images = sorted({int(v) for v in configs.get("eval.num_test_images", pd.Series(dtype=float)).dropna()})
     truth = sorted({str(v) for v in configs.get("space.ground_truth", pd.Series(dtype=object)).dropna()})
-    return (f"Rank correlations on {'/'.join(map(str, sizes))} held-out non-landmark architectures (the same sample "
-            f"for every run of a space), each scored on {'/'.join(map(str, images)) or '?'} CIFAR-10 test images; "
+    sample_seeds = sorted({int(v) for v in configs.get("eval.sample_seed", pd.Series(dtype=float)).dropna()})
+    return (f"Rank correlations on {'/'.join(map(str, sizes))} held-out non-landmark architectures (eval.sample_seed "
+            f"{'/'.join(map(str, sample_seeds)) or '?'}: the same archs for every run of a space with that seed), "
+            f"each scored on {'/'.join(map(str, images)) or '?'} CIFAR-10 test images; "
             f"ground truth {', '.join(truth) or '?'}; seeds {', '.join(map(str, seeds))}. Cells are mean ± std over "
             "seeds (n of them); in parentheses, the parameter-count baseline on the same sample. final perf = mean "
             "ground truth of the super-net's top 10 of the sample; P>random = the authors' prob_surpass_random.")
