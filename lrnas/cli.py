@@ -75,7 +75,7 @@ def report(folders: tuple[Path, ...], csv_path: Path | None, out: Path | None) -
              *(column for column in summary if column.endswith("_mean") and column != "kendall_tau_mean")]
     # Columns: the config keys that differ between runs, then the metrics; "-" marks a value a run does not have.
     with pd.option_context("display.width", 250, "display.max_columns", None, "display.float_format", "{:.3f}".format):
-        click.echo(runs.table.drop(columns="run").to_string(index=False, na_rep="-"))
+        click.echo(runs.table.drop(columns=["run", "git_revision"]).to_string(index=False, na_rep="-"))
         click.echo("\nover seeds (Kendall tau on held-out, non-landmark archs; compare with param_count_kendall_tau; "
                    "ci95: half-width of the 95% Student-t interval):")
         click.echo(summary[shown].to_string(index=False, na_rep="-"))

@@ -7,7 +7,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from lrnas.reporting.paper_table import method_labels, paper_summary, to_latex, to_markdown
-from lrnas.reporting.plots import pyplot, scatter, tau_vs_epoch
+from lrnas.reporting.plots import ablation, method_styles, pyplot, scatter, tau_vs_epoch
 from lrnas.reporting.runs import collect_runs
 from lrnas.reporting.write import write_report
 
@@ -140,7 +140,7 @@ def test_tau_curve_is_the_seed_mean_per_epoch_with_the_baseline(table_runs):
     methods = dict(zip(runs.table["run"], labels["method"], strict=True))
     spaces = dict(zip(runs.table["run"], labels["space"], strict=True))
     history = runs.history.assign(method=runs.history["run"].map(methods), space=runs.history["run"].map(spaces))
-    figure = tau_vs_epoch(pyplot(), history, runs)
+    figure = tau_vs_epoch(pyplot(), history, runs, method_styles(labels))
     nb201 = figure.axes[0]
     curves = {line.get_label(): list(line.get_ydata()) for line in nb201.get_lines()}
     assert curves["spos (n=3)"] == pytest.approx([0.1, 0.3])  # epoch 1: 0, .1, .2; epoch 2: .1, .2, .6
@@ -175,3 +175,19 @@ def test_without_matplotlib_the_tables_are_written_and_the_report_says_how_to_ge
     assert [path.name for path in written] == ["report.md", "report.csv", "report.tex", "runs.csv", "history.csv"]
     assert "plots need matplotlib: pip install 'lrnas[plots]'" in (tmp_path / "out/report.md").read_text()
     assert not list((tmp_path / "out").glob("*.png"))
+
+
+def test_ablation_curve_averages_seeds_per_value_and_never_across_another_ablated_key(tmp_path):
+    """Penalty x β as the two penalty sweeps give them: hinge (β at its default 1) must not join softplus β=1."""
+    taus = {("hinge", 1.0): [0.9, 0.7], ("softplus", 1.0): [0.1, 0.3], ("softplus", 3.0): [0.2, 0.6]}
+    for (penalty, beta), seeds in taus.items():
+        for seed, tau in enumerate(seeds):
+            write_run(tmp_path / f"{penalty}{beta}/{seed}", seed, [tau], regularizer="landmark")
+            config = OmegaConf.load(tmp_path / f"{penalty}{beta}/{seed}/config.yaml")
+            config.regularizer.penalty, config.regularizer.beta = penalty, beta
+            OmegaConf.save(config, tmp_path / f"{penalty}{beta}/{seed}/config.yaml")
+    figure = ablation(pyplot(), collect_runs(tmp_path))
+    beta_axis = next(axis for axis in figure.axes if axis.get_xlabel() == "regularizer.beta")
+    lines = {container.get_label(): list(container.lines[0].get_ydata()) for container in beta_axis.containers}
+    assert lines == {"nb201 spos landmark regularizer.penalty=hinge (n=2)": pytest.approx([0.8]),
+                     "nb201 spos landmark regularizer.penalty=softplus (n=2)": pytest.approx([0.2, 0.4])}

@@ -9,8 +9,10 @@ tau-b beside the authors' sparse tau, Spearman rho, n and the baselines.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
+from omegaconf import OmegaConf
 
 from .runs import Runs, summarise
 
@@ -46,15 +48,20 @@ def method_labels(runs: Runs) -> pd.DataFrame:
             label += f" + {config.get('landmarks.num_landmarks')} {config.get('landmarks.method')} landmarks"
         label += "".join(f", {key}={config.get(key)}" for key in extras)
         labels.append(label)
-    return pd.DataFrame({"space": runs.configs.get("space.name"), "method": labels})
+    return pd.DataFrame({"space": runs.configs.get("space.name"), "algorithm": runs.configs.get("algorithm.name"),
+                         "landmarks": runs.configs.get("regularizer.name") == "landmark", "method": labels})
 
 
 def paper_summary(runs: Runs) -> pd.DataFrame:
-    """summarise() per (space, method): n and every metric's mean, std and 95% CI half-width."""
+    """summarise() per (space, method): n and every metric's mean, std and 95% CI half-width. Rows as in the paper:
+    spaces and algorithms in the order the runs first show them, each algorithm without landmarks, then with."""
     labels = method_labels(runs)
-    labelled = replace(runs, table=runs.table.assign(space=labels["space"].to_numpy(),
-                                                     method=labels["method"].to_numpy()), keys=["space", "method"])
+    labelled = replace(runs, table=runs.table.assign(**{name: labels[name].to_numpy() for name in labels}),
+                       keys=list(labels))
     summary = summarise(labelled)
+    first_seen = {name: {value: i for i, value in enumerate(dict.fromkeys(labels[name]))} for name in labels}
+    summary = summary.sort_values(list(labels), key=lambda column: column.map(first_seen[column.name]),
+                                  kind="stable").reset_index(drop=True)
     configurations = runs.table.groupby(runs.keys, dropna=False).ngroups if runs.keys else 1
     if len(summary) != configurations:  # two configurations under one label would be averaged together
         raise ValueError(f"{configurations} configurations got only {len(summary)} labels; "
@@ -137,3 +144,15 @@ def describe_sample(runs: Runs) -> str:
             f"ground truth {', '.join(truth) or '?'}; seeds {', '.join(map(str, seeds))}. Cells are mean ± std over "
             "seeds (n of them); in parentheses, the parameter-count baseline on the same sample. final perf = mean "
             "ground truth of the super-net's top 10 of the sample; P>random = the authors' prob_surpass_random.")
+
+
+def describe_provenance(runs: Runs) -> str:
+    """Which lrnas revisions made the runs, and the sweep commands (from each sweep's multirun.yaml)."""
+    revisions = runs.table["git_revision"].fillna("unrecorded").map(lambda rev: rev[:12]).value_counts(sort=False)
+    made = ", ".join(f"{revision} ({count} runs)" for revision, count in revisions.items())
+    sweeps = []
+    for folder in dict.fromkeys(Path(run).parent for run in runs.table["run"]):
+        if (folder / "multirun.yaml").exists():
+            task = OmegaConf.to_container(OmegaConf.load(folder / "multirun.yaml"), resolve=False)["hydra"]["overrides"]
+            sweeps.append(f"`lrnas train -m {' '.join(task['task'])}` (in {folder})")
+    return f"Runs made by lrnas {made}" + (f", launched as {'; '.join(sweeps)}." if sweeps else ".")

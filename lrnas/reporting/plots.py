@@ -39,8 +39,9 @@ def write_plots(runs: Runs, out: Path) -> list[Path]:
     history = runs.history.assign(method=runs.history["run"].map(methods),
                                   space=runs.history["run"].map(dict(zip(runs.table["run"], labels["space"],
                                                                          strict=True))))
-    figures = {"tau_vs_epoch": tau_vs_epoch(plt, history, runs), "scatter": scatter(plt, runs, labels),
-               "regularizer": regularizer(plt, history, runs), "ablation": ablation(plt, runs)}
+    styles = method_styles(labels)
+    figures = {"tau_vs_epoch": tau_vs_epoch(plt, history, runs, styles), "scatter": scatter(plt, runs, labels),
+               "regularizer": regularizer(plt, history, runs, styles), "ablation": ablation(plt, runs)}
     written = []
     for name, figure in figures.items():
         if figure is None:
@@ -52,19 +53,32 @@ def write_plots(runs: Runs, out: Path) -> list[Path]:
     return written
 
 
+def method_styles(labels: pd.DataFrame) -> dict[str, dict]:
+    """A colour per algorithm and a line style per landmark choice (dashed without, solid with), so a method and its
+    landmark variant read as a pair."""
+    colours = {algorithm: f"C{i}" for i, algorithm in enumerate(dict.fromkeys(labels["algorithm"]))}
+    styles, seen = {}, {}
+    for _, row in labels.drop_duplicates("method").iterrows():
+        variant = seen.setdefault((row["algorithm"], row["landmarks"]), 0)  # ablation values of one pair: markers
+        seen[(row["algorithm"], row["landmarks"])] += 1
+        styles[row["method"]] = {"color": colours[row["algorithm"]], "linestyle": "-" if row["landmarks"] else "--",
+                                 "marker": "osD^v<>ph*"[variant % 10]}
+    return styles
+
+
 def seeds_text(frame: pd.DataFrame) -> str:
     return ", ".join(str(int(seed)) for seed in sorted(frame["seed"].dropna().unique()))
 
 
-def band(axis, frame: pd.DataFrame, x: str, y: str, label: str) -> None:
+def band(axis, frame: pd.DataFrame, x: str, y: str, label: str, style: dict) -> None:
     """Mean line over seeds and a +-1 std band, per value of ``x``."""
     stats = frame.groupby(x)[y].agg(["mean", "std", "size"]).reset_index()
-    line, = axis.plot(stats[x], stats["mean"], marker="o", label=f"{label} (n={stats['size'].max()})")
+    axis.plot(stats[x], stats["mean"], label=f"{label} (n={stats['size'].max()})", **style)
     axis.fill_between(stats[x], stats["mean"] - stats["std"].fillna(0), stats["mean"] + stats["std"].fillna(0),
-                      color=line.get_color(), alpha=0.2)
+                      color=style["color"], alpha=0.15)
 
 
-def tau_vs_epoch(plt, history: pd.DataFrame, runs: Runs):
+def tau_vs_epoch(plt, history: pd.DataFrame, runs: Runs, styles: dict):
     evaluated = history.dropna(subset=["kendall_tau"]) if "kendall_tau" in history else history.iloc[:0]
     if evaluated.empty:
         return None
@@ -73,7 +87,7 @@ def tau_vs_epoch(plt, history: pd.DataFrame, runs: Runs):
     for axis, space in zip(axes[0], spaces, strict=True):
         frame = evaluated[evaluated["space"] == space]
         for method, rows in frame.groupby("method", sort=False):
-            band(axis, rows, "epoch", "kendall_tau", method)
+            band(axis, rows, "epoch", "kendall_tau", method, styles[method])
         baseline = frame["param_count_kendall_tau"].mean()
         axis.axhline(baseline, color="black", linestyle="--", label=f"parameter count ({baseline:.3f})")
         axis.axhline(0, color="grey", linewidth=0.5)
@@ -81,7 +95,7 @@ def tau_vs_epoch(plt, history: pd.DataFrame, runs: Runs):
                        f"(band ±1 std over seeds {seeds_text(frame)})",
                  xlabel="epoch", ylabel="Kendall τ-b, super-net acc vs ground truth")
         axis.locator_params(axis="x", integer=True)
-        axis.legend(fontsize=8)
+        axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return figure
 
 
@@ -113,14 +127,15 @@ def scatter(plt, runs: Runs, labels: pd.DataFrame):
     return figure
 
 
-def regularizer(plt, history: pd.DataFrame, runs: Runs):
+def regularizer(plt, history: pd.DataFrame, runs: Runs, styles: dict):
     if "landmark_lambda" not in history or history["landmark_lambda"].isna().all():
         return None
     frame = history.dropna(subset=["landmark_lambda"])
     figure, (lam, violated) = plt.subplots(1, 2, figsize=(12, 4.2))
     for method, rows in frame.groupby("method", sort=False):
-        band(lam, rows, "epoch", "landmark_lambda", method)
-        band(violated, rows.dropna(subset=["landmark_violation_rate"]), "epoch", "landmark_violation_rate", method)
+        band(lam, rows, "epoch", "landmark_lambda", method, styles[method])
+        band(violated, rows.dropna(subset=["landmark_violation_rate"]), "epoch", "landmark_violation_rate", method,
+             styles[method])
     lam.set(title=f"landmark coefficient λ_t (seeds {seeds_text(frame)})", xlabel="epoch", ylabel="λ_t")
     violated.set(title="landmark pairs ranked wrongly by the super-net's loss\n(per epoch, band ±1 std over seeds)",
                  xlabel="epoch", ylabel="violated-pair fraction")
@@ -131,27 +146,32 @@ def regularizer(plt, history: pd.DataFrame, runs: Runs):
 
 
 def ablation(plt, runs: Runs):
-    """Final tau against each ablated key (numeric keys on a numeric axis), one line per space/algorithm/regularizer."""
+    """Final tau against each ablated key (numeric keys on a numeric axis). One line per space, algorithm, regularizer
+    and value of the other ablated keys, so runs that differ in anything but the plotted key are never averaged."""
     keys = ablated_keys(runs)
     if not keys:
         return None
     figure, axes = plt.subplots(1, len(keys), figsize=(6 * len(keys), 4.2), squeeze=False)
     configs = runs.configs.reindex(columns=list(dict.fromkeys([*IDENTITY, *keys])))
-    table = runs.table.assign(**{f"_{i}": configs[key].to_numpy() for i, key in enumerate(IDENTITY)})
     for axis, key in zip(axes[0], keys, strict=True):
         text = configs[key].map(str)
         numeric = pd.to_numeric(configs[key], errors="coerce").notna().all()
         names = list(dict.fromkeys(text))  # categorical values in first-seen order (the sweep's)
         x = pd.to_numeric(configs[key]) if numeric else text.map({name: i for i, name in enumerate(names)})
-        frame = table.assign(_x=x.to_numpy())
-        for identity, rows in frame.groupby([f"_{i}" for i in range(len(IDENTITY))], sort=False, dropna=False):
+        line_keys = [k for k in dict.fromkeys([*IDENTITY, *keys]) if k != key]
+        frame = runs.table.assign(_x=x.to_numpy(), **{f"_line{i}": configs[k].map(str).to_numpy()
+                                                      for i, k in enumerate(line_keys)})
+        for line, rows in frame.groupby([f"_line{i}" for i in range(len(line_keys))], sort=False):
             stats = rows.groupby("_x")["kendall_tau"].agg(["mean", "std", "size"]).reset_index()
+            described = [value for k, value in zip(line_keys, line, strict=True) if k in IDENTITY] + [
+                f"{k}={value}" for k, value in zip(line_keys, line, strict=True) if k not in IDENTITY]
             axis.errorbar(stats["_x"], stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3,
-                          label=f"{' '.join(map(str, identity))} (n={stats['size'].max()})")
-        axis.axhline(table["param_count_kendall_tau"].mean(), color="black", linestyle="--", label="parameter count")
+                          label=f"{' '.join(described)} (n={stats['size'].max()})")
+        axis.axhline(runs.table["param_count_kendall_tau"].mean(), color="black", linestyle="--",
+                     label="parameter count")
         if not numeric:
             axis.set_xticks(range(len(names)), names, rotation=20)
-        axis.set(title=f"final Kendall τ-b against {key}\n(±1 std over seeds {seeds_text(table)})", xlabel=key,
+        axis.set(title=f"final Kendall τ-b against {key}\n(±1 std over seeds {seeds_text(runs.table)})", xlabel=key,
                  ylabel="Kendall τ-b, held-out archs")
         axis.legend(fontsize=8)
     return figure

@@ -60,7 +60,7 @@ class LeftOut:
 class Runs:
     """The finished runs below some folders, their per-epoch history, and the runs left out."""
 
-    table: pd.DataFrame  # one row per finished run: run folder, seed, the keys that differ, final metrics
+    table: pd.DataFrame  # one row per finished run: run folder, seed, git revision, the keys that differ, metrics
     keys: list[str]  # config keys (dotted) whose values differ between runs, seed and bookkeeping aside
     configs: pd.DataFrame  # every finished run's flattened config (same row order as table)
     history: pd.DataFrame  # one row per (finished run, epoch): run, seed, the keys, that epoch's record
@@ -78,7 +78,7 @@ def collect_runs(*roots: Path) -> Runs:
     """Every finished run under the ``roots`` (trained, evaluated and searched), and every run that is not, in
     ``left_out``: unreadable files, runs still training or stopped, failed runs, and sweep jobs that never started."""
     rows, configs, histories, left_out = [], [], [], []
-    for run in sorted({run for root in roots for run in find_runs(root)}):
+    for run in sorted({run for root in roots for run in find_runs(root)}, key=natural_order):
         try:
             metrics, config = read_run(run)
         except UnreadableRun as error:
@@ -88,7 +88,7 @@ def collect_runs(*roots: Path) -> Runs:
             left_out.append(not_finished(run, metrics))
             continue
         search = metrics.get("search") or {}
-        rows.append({"run": str(run), "seed": config.get("seed"),
+        rows.append({"run": str(run), "seed": config.get("seed"), "git_revision": git_revision(run),
                      **{name: metrics["final"].get(name) for name in METRIC_COLUMNS},
                      **{f"searched_{name}": search.get(name) for name in SEARCH_COLUMNS}})
         configs.append(flatten(config))
@@ -103,10 +103,15 @@ def collect_runs(*roots: Path) -> Runs:
     numeric = [*METRIC_COLUMNS, *(f"searched_{name}" for name in SEARCH_COLUMNS)]
     table[numeric] = table[numeric].apply(pd.to_numeric)  # None (undefined, or not recorded) -> NaN
     config_frame = pd.DataFrame(configs, dtype=object)  # as written: 30 stays 30 beside a null
-    for position, key in enumerate(keys, start=2):  # after run and seed
+    for position, key in enumerate(keys, start=3):  # after run, seed and git revision
         table.insert(position, key, config_frame[key].tolist())
-        history.insert(position, key, history["run"].map(dict(zip(table["run"], table[key], strict=True))))
+        history.insert(position - 1, key, history["run"].map(dict(zip(table["run"], table[key], strict=True))))
     return Runs(table, keys, config_frame, history, left_out)
+
+
+def natural_order(path: Path) -> list:
+    """Sort key reading digit runs as numbers, so sweep job 10 comes after job 9, not after job 1."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
 
 
 class UnreadableRun(ValueError):
@@ -133,6 +138,14 @@ def read_run(run: Path) -> tuple[dict | None, dict]:
     if not isinstance(config, dict):
         raise UnreadableRun(f"{config_path}: not a config (a YAML mapping)")
     return metrics, config
+
+
+def git_revision(run: Path) -> str | None:
+    """The lrnas revision the run was made with (run_info.json), if recorded."""
+    try:
+        return json.loads((run / "run_info.json").read_text()).get("git_revision")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 ERROR_LINE = re.compile(r"\]\[ERROR\] - (.*)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .paper_table import describe_sample, paper_summary, to_latex, to_markdown
+from .paper_table import describe_provenance, describe_sample, paper_summary, to_latex, to_markdown
 from .plots import write_plots
 from .runs import Runs
 
@@ -25,7 +25,8 @@ def write_report(runs: Runs, out: Path, command: str) -> list[Path]:
         plots, missing_plots = [], str(error)
     else:
         missing_plots = ""
-    lines = [f"# {out.name}", "", f"Made by `{command}`.", "", describe_sample(runs), "", to_markdown(summary)]
+    lines = [f"# {out.name}", "", f"Made by `{command}`. {describe_provenance(runs)}", "", describe_sample(runs), "",
+             to_markdown(summary)]
     if runs.left_out:
         lines += ["## Runs not in the table", "", *(f"- {entry}" for entry in runs.left_out), ""]
     if plots or missing_plots:
