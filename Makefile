@@ -89,7 +89,7 @@ table-nb101: ## the paper's NB101 table: SPOS, FairNAS x {no, 50} landmarks x 3 
 	$(call sweep,table_nb101)
 	$(call report,table-nb101,table_nb101)
 
-table-nb101-cpu: ## CPU twin of table-nb101: SPOS, FairNAS on NB101 x {no, 30} landmarks x 3 seeds, experiment=cpu_table[_landmark] (12 runs; RUNTIME_TBD)
+table-nb101-cpu: ## CPU twin of table-nb101: SPOS, FairNAS on NB101 x {no, 30} landmarks x 3 seeds, experiment=cpu_table[_landmark] (12 runs; not run: estimated 40-60 min from a 2-epoch NB101 FairNAS timing)
 	$(call sweep,table_nb101_cpu)
 	$(call report,table-nb101-cpu,table_nb101_cpu)
 
@@ -97,7 +97,7 @@ ablation-landmarks: ## NB201 SPOS with 10, 30, 50, 100, 200 landmarks x 3 seeds 
 	$(call sweep,ablation_landmarks)
 	$(call report,ablation-landmarks,ablation_landmarks)
 
-ablation-landmarks-cpu: ## CPU twin, experiment=cpu_ablation: NB201 SPOS with 10, 30, 50, 100, 200 landmarks x 3 seeds (15 runs; RUNTIME_TBD)
+ablation-landmarks-cpu: ## CPU twin, experiment=cpu_ablation: NB201 SPOS with 10, 30, 50, 100, 200 landmarks x 3 seeds (15 runs: measured 39 min 16 s on a 2-core CPU)
 	$(call sweep,ablation_landmarks,ablation_landmarks_cpu,$(CPU_ABLATION))
 	$(call report,ablation-landmarks-cpu,ablation_landmarks_cpu)
 
@@ -105,7 +105,7 @@ ablation-lambda: ## NB201 SPOS with λ 1, 10, 40, 100 x 3 seeds (12 GPU runs)
 	$(call sweep,ablation_lambda)
 	$(call report,ablation-lambda,ablation_lambda)
 
-ablation-lambda-cpu: ## CPU twin, experiment=cpu_ablation: λ 1, 10, 40, 100 x 3 seeds (12 runs; RUNTIME_TBD)
+ablation-lambda-cpu: ## CPU twin, experiment=cpu_ablation: λ 1, 10, 40, 100 x 3 seeds (12 runs; not run: estimated 25 min from ablation-landmarks-cpu's 2 min a run)
 	$(call sweep,ablation_lambda,ablation_lambda_cpu,$(CPU_ABLATION))
 	$(call report,ablation-lambda-cpu,ablation_lambda_cpu)
 
@@ -113,7 +113,7 @@ ablation-schedule: ## NB201 SPOS with each λ schedule x 3 seeds (15 GPU runs)
 	$(call sweep,ablation_schedule)
 	$(call report,ablation-schedule,ablation_schedule)
 
-ablation-schedule-cpu: ## CPU twin, experiment=cpu_ablation: each λ schedule x 3 seeds (15 runs; ramp 1 epoch, not 10; RUNTIME_TBD)
+ablation-schedule-cpu: ## CPU twin, experiment=cpu_ablation: each λ schedule x 3 seeds (15 runs; ramp 1 epoch, not 10; not run: estimated 30 min)
 	$(call sweep,ablation_schedule,ablation_schedule_cpu,$(CPU_ABLATION) regularizer.ramp_epochs=1)
 	$(call report,ablation-schedule-cpu,ablation_schedule_cpu)
 
@@ -122,7 +122,7 @@ ablation-penalty: ## NB201 SPOS with hinge, logistic, margin hinge, softplus β 
 	$(call sweep,ablation_penalty_softplus)
 	$(call report,ablation-penalty,ablation_penalty ablation_penalty_softplus)
 
-ablation-penalty-cpu: ## CPU twin, experiment=cpu_ablation: hinge, logistic, margin hinge, softplus β 1/3/5/7 x 3 seeds (21 runs; RUNTIME_TBD)
+ablation-penalty-cpu: ## CPU twin, experiment=cpu_ablation: hinge, logistic, margin hinge, softplus β 1/3/5/7 x 3 seeds (21 runs; not run: estimated 45 min)
 	$(call sweep,ablation_penalty,ablation_penalty_cpu,$(CPU_ABLATION))
 	$(call sweep,ablation_penalty_softplus,ablation_penalty_softplus_cpu,$(CPU_ABLATION))
 	$(call report,ablation-penalty-cpu,ablation_penalty_cpu ablation_penalty_softplus_cpu)
@@ -131,7 +131,7 @@ ablation-selection: ## NB201 SPOS with random, fixed, hamming landmarks x 3 seed
 	$(call sweep,ablation_selection)
 	$(call report,ablation-selection,ablation_selection)
 
-ablation-selection-cpu: ## CPU twin, experiment=cpu_ablation: random, fixed, hamming landmarks x 3 seeds (9 runs; RUNTIME_TBD)
+ablation-selection-cpu: ## CPU twin, experiment=cpu_ablation: random, fixed, hamming landmarks x 3 seeds (9 runs; not run: estimated 20 min)
 	$(call sweep,ablation_selection,ablation_selection_cpu,$(CPU_ABLATION))
 	$(call report,ablation-selection-cpu,ablation_selection_cpu)
 
@@ -139,8 +139,8 @@ ablation-pairs: ## NB201 SPOS with each pair procedure x 3 seeds (12 GPU runs)
 	$(call sweep,ablation_pairs)
 	$(call report,ablation-pairs,ablation_pairs)
 
-ablation-pairs-cpu: ## CPU twin, experiment=cpu_ablation: each pair procedure x 3 seeds (12 runs; RUNTIME_TBD)
-	$(call sweep,ablation_pairs,ablation_pairs_cpu,$(CPU_ABLATION))
+ablation-pairs-cpu: ## CPU twin, experiment=cpu_ablation: each pair procedure x 3 seeds, 10 landmarks so all_pairs (45 pairs, 10 landmark passes a step) fits (12 runs; not run: estimated 40 min)
+	$(call sweep,ablation_pairs,ablation_pairs_cpu,$(CPU_ABLATION) landmarks.num_landmarks=10)
 	$(call report,ablation-pairs-cpu,ablation_pairs_cpu)
 
 clean: ## remove caches and build artefacts (keeps outputs/ and .venv)

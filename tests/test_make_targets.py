@@ -1,5 +1,6 @@
 """Every paper-table and ablation make target runs sweeps that validate, with each launcher."""
 import os
+import re
 import shlex
 import subprocess
 
@@ -59,8 +60,11 @@ def test_dry_prints_the_slurm_launcher_a_table_would_use():
 
 
 def test_make_help_lists_every_target_and_no_two_targets_share_runs():
-    listed = {line.split("\033[0m")[0].split("\033[36m")[-1].strip() for line in make("help").stdout.splitlines()}
-    assert set(TARGETS) <= listed
+    help_lines = {line.split("\033[0m")[0].split("\033[36m")[-1].strip(): line
+                  for line in make("help").stdout.splitlines()}
+    assert set(TARGETS) <= set(help_lines)
+    for target in TARGETS:  # each CPU twin states its runtime: measured here, or estimated and not run
+        assert target.endswith("-cpu") == bool(re.search(r"measured \d+ min|not run: estimated", help_lines[target]))
     sweep_dirs = [option for target in TARGETS for option in planned(target).stdout.split()
                   if option.startswith("hydra.sweep.dir=")]
     assert len(set(sweep_dirs)) == len(sweep_dirs)

@@ -46,8 +46,9 @@ def write_plots(runs: Runs, out: Path) -> list[Path]:
     for name, figure in figures.items():
         if figure is None:
             continue
-        for suffix in (".png", ".pdf"):
-            figure.savefig(out / f"{name}{suffix}", dpi=120, bbox_inches="tight")
+        figure.savefig(out / f"{name}.png", dpi=120, bbox_inches="tight")
+        # no creation date: the same runs give the same bytes, so a re-rendered report shows no change
+        figure.savefig(out / f"{name}.pdf", bbox_inches="tight", metadata={"CreationDate": None})
         plt.close(figure)
         written.append(out / f"{name}.png")
     return written
@@ -171,7 +172,8 @@ def ablation(plt, runs: Runs):
                      label="parameter count")
         if not numeric:
             axis.set_xticks(range(len(names)), names, rotation=20)
-        axis.set(title=f"final Kendall τ-b against {key}\n(±1 std over seeds {seeds_text(runs.table)})", xlabel=key,
+        axis.set(title=f"final Kendall τ-b on {int(runs.table['sample_size'].max())} held-out archs against {key}\n"
+                       f"(±1 std over seeds {seeds_text(runs.table)})", xlabel=key,
                  ylabel="Kendall τ-b, held-out archs")
         axis.legend(fontsize=8)
     return figure
