@@ -26,10 +26,10 @@ def test_nb201_network_has_the_tables_parameter_count(arch, params_m):
 def test_nb201_network_matches_the_table_for_nearly_every_cell():
     """204 of the 15,625 cells (all with a skip_connect) differ in the shipped table, whose params come from the NASWOT
     export; a structural error in the network would change nearly every count."""
-    table = load_nb201().table.sample(150, random_state=0)
+    table = load_nb201().table.sample(80, random_state=0)
     equal = [count(NB201Network(nb201.parse_arch(a))) == round(p * 1e6)
              for a, p in zip(table["arch_str"], table["params_m"], strict=True)]
-    assert sum(equal) >= 146
+    assert sum(equal) >= 78  # all 80 of this sample, in fact
 
 
 def test_nb201_network_trains_and_uses_running_statistics_at_test_time():
@@ -44,6 +44,6 @@ def test_nb201_network_trains_and_uses_running_statistics_at_test_time():
 
 def test_nb101_network_has_nb101s_parameter_count():
     benchmark = load_benchmark("nb101", None)
-    table = benchmark.table.sample(25, random_state=random.Random(0).randrange(1000))
+    table = benchmark.table.sample(12, random_state=random.Random(0).randrange(1000))
     for arch, params in zip(table["arch_str"], table["params"], strict=True):
         assert parameter_count(NB101Network(nb101.parse_arch(arch))) == params, arch

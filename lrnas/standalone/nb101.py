@@ -2,7 +2,7 @@
 3 stacks of 3 cells, max-pool between stacks, global pooling, linear classifier), with NB101's BN momentum 0.997.
 
 Its parameter count equals the NB101 table's ``params`` (NB101's TensorFlow count) for every cell sampled (300 checked
-by hand, 25 in tests/test_standalone.py), once the port's ``Placeholder`` modules are left out: each holds one unused
+by hand, 12 in tests/test_standalone.py), once the port's ``Placeholder`` modules are left out: each holds one unused
 scalar parameter (5 to 7 per cell), which is not part of the network NB101 trained.
 
     >>> from lrnas.standalone.nb101 import NB101Network, parameter_count
