@@ -179,7 +179,7 @@ class Run:
             self.regularizer.set_landmarks(landmarks, [self.space.parse_arch(lm.arch) for lm in landmarks])
         restore_rng(state["rng"], self.python_rngs(), self.generators)
         self.history, self.oracle_queries = state["history"], state["oracle_queries"]
-        self.landmark_scores = state["landmark_scores"]
+        self.landmark_scores = state.get("landmark_scores", [])  # checkpoints from before it was recorded
         self.archs_table = pd.DataFrame(state["archs_table"])
         self.epochs_done, self.elapsed_s = state["epochs_done"], state["elapsed_s"]
         progress = state["epoch_progress"]

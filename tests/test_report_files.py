@@ -191,3 +191,31 @@ def test_ablation_curve_averages_seeds_per_value_and_never_across_another_ablate
     lines = {container.get_label(): list(container.lines[0].get_ydata()) for container in beta_axis.containers}
     assert lines == {"nb201 spos landmark regularizer.penalty=hinge (n=2)": pytest.approx([0.8]),
                      "nb201 spos landmark regularizer.penalty=softplus (n=2)": pytest.approx([0.2, 0.4])}
+
+
+def test_a_run_folder_copied_elsewhere_counts_once(table_runs, tmp_path):
+    import shutil
+
+    shutil.copytree(table_runs / "spos", tmp_path / "copy" / "spos")
+    runs = collect_runs(table_runs, tmp_path / "copy")
+    assert paper_summary(runs).set_index(["space", "method"]).loc[("nb201", "spos"), "n"] == 3
+    assert sorted(entry.status for entry in runs.left_out) == ["duplicate"] * 3
+
+
+def test_without_landmarks_comes_first_whichever_folder_sorts_first_and_runs_without_history_report(tmp_path):
+    write_run(tmp_path / "a_landmarks/0", 0, [0.5], regularizer="landmark")
+    write_run(tmp_path / "b_plain/0", 0, [0.1])
+    for metrics in tmp_path.rglob("metrics.json"):  # a run from before per-epoch histories
+        document = json.loads(metrics.read_text())
+        metrics.write_text(json.dumps({**document, "history": []}))
+    runs = collect_runs(tmp_path)
+    assert list(paper_summary(runs)["method"]) == ["spos", "spos + 30 random landmarks"]
+    written = {path.name for path in write_report(runs, tmp_path / "out", "lrnas report x")}
+    assert "tau_vs_epoch.png" not in written and "scatter.png" in written
+
+
+def test_latex_escapes_every_special_character_of_a_label():
+    from lrnas.reporting.paper_table import latex_escape
+
+    assert latex_escape(r"a_b~c^d\e&f%g$h#i{j}") == (r"a\_b\textasciitilde{}c\textasciicircum{}d\textbackslash{}e\&f\%g"
+                                                    r"\$h\#i\{j\}")

@@ -47,3 +47,10 @@ def test_nb101_network_has_nb101s_parameter_count():
     table = benchmark.table.sample(12, random_state=random.Random(0).randrange(1000))
     for arch, params in zip(table["arch_str"], table["params"], strict=True):
         assert parameter_count(NB101Network(nb101.parse_arch(arch))) == params, arch
+
+
+def test_nb101_network_keeps_nb101s_batchnorm_momentum_in_pytorchs_convention():
+    net = NB101Network(nb101.parse_arch("0100000001000000010000000100000001000000010000000:" + ",".join(
+        ["conv3x3-bn-relu"] * 5)))
+    momenta = [m.momentum for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert momenta and momenta == pytest.approx([0.003] * len(momenta))  # TF's 0.997 keeps 0.997 of the average

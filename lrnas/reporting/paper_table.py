@@ -60,6 +60,7 @@ def paper_summary(runs: Runs) -> pd.DataFrame:
                        keys=list(labels))
     summary = summarise(labelled)
     first_seen = {name: {value: i for i, value in enumerate(dict.fromkeys(labels[name]))} for name in labels}
+    first_seen["landmarks"] = {False: 0, True: 1}  # without landmarks first, whichever folder sorts first
     summary = summary.sort_values(list(labels), key=lambda column: column.map(first_seen[column.name]),
                                   kind="stable").reset_index(drop=True)
     configurations = runs.table.groupby(runs.keys, dropna=False).ngroups if runs.keys else 1
@@ -100,8 +101,12 @@ def to_markdown(summary: pd.DataFrame) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+LATEX_SPECIAL = {"\\": r"\textbackslash{}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                 **{c: "\\" + c for c in "&%$#_{}"}}
+
+
 def latex_escape(text: str) -> str:
-    return "".join("\\" + c if c in "&%$#_{}" else c for c in str(text))
+    return "".join(LATEX_SPECIAL.get(c, c) for c in str(text))
 
 
 LATEX_HEADERS = ["n", "acc", r"$\tau_b$", r"sparse $\tau$", r"$\rho$", "P$>$random", "perf"]
@@ -148,7 +153,8 @@ def describe_sample(runs: Runs) -> str:
 
 def describe_provenance(runs: Runs) -> str:
     """Which lrnas revisions made the runs, and the sweep commands (from each sweep's multirun.yaml)."""
-    revisions = runs.table["git_revision"].fillna("unrecorded").map(lambda rev: rev[:12]).value_counts(sort=False)
+    revisions = runs.table["git_revision"].fillna("unrecorded").map(
+        lambda rev: rev[:12] + ("-dirty" if rev.endswith("-dirty") else "")).value_counts(sort=False)
     made = ", ".join(f"{revision} ({count} runs)" for revision, count in revisions.items())
     sweeps = []
     for folder in dict.fromkeys(Path(run).parent for run in runs.table["run"]):

@@ -71,16 +71,29 @@ def seeds_text(frame: pd.DataFrame) -> str:
     return ", ".join(str(int(seed)) for seed in sorted(frame["seed"].dropna().unique()))
 
 
+def archs_text(sizes: pd.Series) -> str:
+    known = sorted({int(size) for size in sizes.dropna()})
+    return f"{'/'.join(map(str, known))} held-out archs" if known else "held-out archs"
+
+
+def seeds_label(counts: pd.Series) -> str:
+    """n of the values behind each point (an undefined tau is no value): ``n=3``, or ``n=2-3`` where some lack one."""
+    low, high = int(counts.min()), int(counts.max())
+    return f"n={high}" if low == high else f"n={low}-{high}"
+
+
 def band(axis, frame: pd.DataFrame, x: str, y: str, label: str, style: dict) -> None:
     """Mean line over seeds and a +-1 std band, per value of ``x``."""
-    stats = frame.groupby(x)[y].agg(["mean", "std", "size"]).reset_index()
-    axis.plot(stats[x], stats["mean"], label=f"{label} (n={stats['size'].max()})", **style)
+    stats = frame.groupby(x)[y].agg(["mean", "std", "count"]).reset_index()
+    axis.plot(stats[x], stats["mean"], label=f"{label} ({seeds_label(stats['count'])})", **style)
     axis.fill_between(stats[x], stats["mean"] - stats["std"].fillna(0), stats["mean"] + stats["std"].fillna(0),
                       color=style["color"], alpha=0.15)
 
 
 def tau_vs_epoch(plt, history: pd.DataFrame, runs: Runs, styles: dict):
-    evaluated = history.dropna(subset=["kendall_tau"]) if "kendall_tau" in history else history.iloc[:0]
+    if not {"kendall_tau", "param_count_kendall_tau", "sample_size"} <= set(history):
+        return None  # runs from before these were recorded
+    evaluated = history.dropna(subset=["sample_size"])  # evaluated epochs; a tied tau stays, as NaN, in the count
     if evaluated.empty:
         return None
     spaces = list(dict.fromkeys(evaluated["space"]))
@@ -92,7 +105,7 @@ def tau_vs_epoch(plt, history: pd.DataFrame, runs: Runs, styles: dict):
         baseline = frame["param_count_kendall_tau"].mean()
         axis.axhline(baseline, color="black", linestyle="--", label=f"parameter count ({baseline:.3f})")
         axis.axhline(0, color="grey", linewidth=0.5)
-        axis.set(title=f"{space}: Kendall τ-b on {int(frame['sample_size'].max())} held-out archs\n"
+        axis.set(title=f"{space}: Kendall τ-b on {archs_text(frame['sample_size'])}\n"
                        f"(band ±1 std over seeds {seeds_text(frame)})",
                  xlabel="epoch", ylabel="Kendall τ-b, super-net acc vs ground truth")
         axis.locator_params(axis="x", integer=True)
@@ -129,7 +142,7 @@ def scatter(plt, runs: Runs, labels: pd.DataFrame):
 
 
 def regularizer(plt, history: pd.DataFrame, runs: Runs, styles: dict):
-    if "landmark_lambda" not in history or history["landmark_lambda"].isna().all():
+    if not {"landmark_lambda", "landmark_violation_rate"} <= set(history) or history["landmark_lambda"].isna().all():
         return None
     frame = history.dropna(subset=["landmark_lambda"])
     figure, (lam, violated) = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -163,16 +176,16 @@ def ablation(plt, runs: Runs):
         frame = runs.table.assign(_x=x.to_numpy(), **{f"_line{i}": configs[k].map(str).to_numpy()
                                                       for i, k in enumerate(line_keys)})
         for line, rows in frame.groupby([f"_line{i}" for i in range(len(line_keys))], sort=False):
-            stats = rows.groupby("_x")["kendall_tau"].agg(["mean", "std", "size"]).reset_index()
+            stats = rows.groupby("_x")["kendall_tau"].agg(["mean", "std", "count"]).reset_index()
             described = [value for k, value in zip(line_keys, line, strict=True) if k in IDENTITY] + [
                 f"{k}={value}" for k, value in zip(line_keys, line, strict=True) if k not in IDENTITY]
             axis.errorbar(stats["_x"], stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3,
-                          label=f"{' '.join(described)} (n={stats['size'].max()})")
+                          label=f"{' '.join(described)} ({seeds_label(stats['count'])})")
         axis.axhline(runs.table["param_count_kendall_tau"].mean(), color="black", linestyle="--",
                      label="parameter count")
         if not numeric:
             axis.set_xticks(range(len(names)), names, rotation=20)
-        axis.set(title=f"final Kendall τ-b on {int(runs.table['sample_size'].max())} held-out archs against {key}\n"
+        axis.set(title=f"final Kendall τ-b on {archs_text(runs.table['sample_size'])} against {key}\n"
                        f"(±1 std over seeds {seeds_text(runs.table)})", xlabel=key,
                  ylabel="Kendall τ-b, held-out archs")
         axis.legend(fontsize=8)

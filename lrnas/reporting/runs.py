@@ -48,7 +48,7 @@ SUMMARY_METRICS = ["kendall_tau", "param_count_kendall_tau", "sparse_kendall_tau
 class LeftOut:
     """A run that is not in the tables: unreadable, unfinished, failed, or a sweep job without a folder (missing)."""
 
-    status: str  # unreadable | unfinished | failed | missing
+    status: str  # unreadable | unfinished | failed | missing | duplicate
     where: str  # the run folder (missing: the job's would-be folder)
     why: str
 
@@ -77,7 +77,7 @@ def find_runs(root: Path) -> list[Path]:
 def collect_runs(*roots: Path) -> Runs:
     """Every finished run under the ``roots`` (trained, evaluated and searched), and every run that is not, in
     ``left_out``: unreadable files, runs still training or stopped, failed runs, and sweep jobs that never started."""
-    rows, configs, histories, left_out = [], [], [], []
+    rows, configs, histories, left_out, seen = [], [], [], [], {}
     for run in sorted({run for root in roots for run in find_runs(root)}, key=natural_order):
         try:
             metrics, config = read_run(run)
@@ -87,11 +87,17 @@ def collect_runs(*roots: Path) -> Runs:
         if not (metrics or {}).get("final"):
             left_out.append(not_finished(run, metrics))
             continue
+        flat = flatten(config)
+        repeat = repr(sorted((k, repr(v)) for k, v in flat.items() if k == "seed" or k not in BOOKKEEPING))
+        if repeat in seen:  # the same run twice (e.g. a copied sweep folder): one seed must not count as two
+            left_out.append(LeftOut("duplicate", str(run), f"same config and seed as {seen[repeat]}, which is counted"))
+            continue
+        seen[repeat] = run
         search = metrics.get("search") or {}
         rows.append({"run": str(run), "seed": config.get("seed"), "git_revision": git_revision(run),
                      **{name: metrics["final"].get(name) for name in METRIC_COLUMNS},
                      **{f"searched_{name}": search.get(name) for name in SEARCH_COLUMNS}})
-        configs.append(flatten(config))
+        configs.append(flat)
         histories += [{"run": str(run), "seed": config.get("seed"), **row} for row in metrics.get("history", [])]
     left_out += missing_jobs(roots)
     if not rows:
@@ -99,7 +105,8 @@ def collect_runs(*roots: Path) -> Runs:
         raise ValueError(f"no finished run (a folder with metrics.json holding a final evaluation) under "
                          f"{', '.join(map(str, roots))}{reasons}")
     keys = differing_keys(configs)
-    table, history = pd.DataFrame(rows), pd.DataFrame(histories)
+    table = pd.DataFrame(rows)
+    history = pd.DataFrame(histories) if histories else pd.DataFrame(columns=["run", "seed", "epoch"])
     numeric = [*METRIC_COLUMNS, *(f"searched_{name}" for name in SEARCH_COLUMNS)]
     table[numeric] = table[numeric].apply(pd.to_numeric)  # None (undefined, or not recorded) -> NaN
     config_frame = pd.DataFrame(configs, dtype=object)  # as written: 30 stays 30 beside a null

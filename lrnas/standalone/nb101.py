@@ -1,5 +1,6 @@
 """The NAS-Bench-101 stand-alone network of one cell: ``nasbench_pytorch``'s port of NB101's network (stem 128 channels,
-3 stacks of 3 cells, max-pool between stacks, global pooling, linear classifier), with NB101's BN momentum 0.997.
+3 stacks of 3 cells, max-pool between stacks, global pooling, linear classifier), with NB101's BN momentum 0.997
+(TensorFlow's sense: the running statistics keep 0.997 of their value at each step).
 
 Its parameter count equals the NB101 table's ``params`` (NB101's TensorFlow count) for every cell sampled (300 checked
 by hand, 12 in tests/test_standalone.py), once the port's ``Placeholder`` modules are left out: each holds one unused
@@ -21,6 +22,8 @@ from nasbench_pytorch.model.model import Placeholder
 
 from ..spaces.nb101 import Arch, validate
 
+NB101_BN_MOMENTUM = 0.997  # NB101's base_ops.py BN_MOMENTUM (TensorFlow convention)
+
 
 class NB101Network(Network):
     def __init__(self, arch: Arch, num_classes: int = 10, stem_channels: int = 128, num_stacks: int = 3,
@@ -29,9 +32,13 @@ class NB101Network(Network):
         super().__init__((np.array(matrix), ["input", *ops, "output"]), num_labels=num_classes,
                          stem_out_channels=stem_channels, num_stacks=num_stacks,
                          num_modules_per_stack=cells_per_stack)
-        for module in self.modules():  # the port's unused placeholder scalars: no part of NB101's network
-            if isinstance(module, Placeholder):
+        for module in self.modules():
+            if isinstance(module, Placeholder):  # the port's unused placeholder scalars: no part of NB101's network
                 module.a.requires_grad_(False)
+            if isinstance(module, torch.nn.BatchNorm2d):
+                # NB101's TensorFlow momentum 0.997 keeps 0.997 of the running average; PyTorch's momentum is the
+                # weight of the new batch, and the port passes 0.997 (or leaves 0.1) unchanged.
+                module.momentum = 1 - NB101_BN_MOMENTUM
 
 
 def parameter_count(net: torch.nn.Module) -> int:
