@@ -23,13 +23,13 @@ def test_nb201_network_has_the_tables_parameter_count(arch, params_m):
     assert count(NB201Network(nb201.parse_arch(arch))) == round(params_m * 1e6)
 
 
-def test_nb201_network_matches_the_table_for_nearly_every_cell():
+def test_nb201_network_matches_the_table_on_a_sample_of_cells():
     """204 of the 15,625 cells (all with a skip_connect) differ in the shipped table, whose params come from the NASWOT
-    export; a structural error in the network would change nearly every count."""
+    export; this seeded sample holds none of them, and a structural error in the network would change its counts."""
     table = load_nb201().table.sample(80, random_state=0)
     equal = [count(NB201Network(nb201.parse_arch(a))) == round(p * 1e6)
              for a, p in zip(table["arch_str"], table["params_m"], strict=True)]
-    assert sum(equal) >= 78  # all 80 of this sample, in fact
+    assert all(equal)  # none of the 204 differing cells is in this seeded sample
 
 
 def test_nb201_network_trains_and_uses_running_statistics_at_test_time():

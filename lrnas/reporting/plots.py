@@ -35,10 +35,7 @@ def write_plots(runs: Runs, out: Path) -> list[Path]:
     """Every figure that the runs have data for, as ``out/<name>.png`` and ``.pdf``; returns the PNG paths."""
     plt = pyplot()
     labels = method_labels(runs)
-    methods = dict(zip(runs.table["run"], labels["method"], strict=True))
-    history = runs.history.assign(method=runs.history["run"].map(methods),
-                                  space=runs.history["run"].map(dict(zip(runs.table["run"], labels["space"],
-                                                                         strict=True))))
+    history = labelled_history(runs, labels)
     styles = method_styles(labels)
     figures = {"tau_vs_epoch": tau_vs_epoch(plt, history, runs, styles), "scatter": scatter(plt, runs, labels),
                "regularizer": regularizer(plt, history, runs, styles), "ablation": ablation(plt, runs)}
@@ -52,6 +49,13 @@ def write_plots(runs: Runs, out: Path) -> list[Path]:
         plt.close(figure)
         written.append(out / f"{name}.png")
     return written
+
+
+def labelled_history(runs: Runs, labels: pd.DataFrame) -> pd.DataFrame:
+    """runs.history with each row's method and space (labels are per run, in runs.table's order)."""
+    by_run = labels.set_axis(runs.table["run"])
+    return runs.history.assign(method=runs.history["run"].map(by_run["method"]),
+                               space=runs.history["run"].map(by_run["space"]))
 
 
 def method_styles(labels: pd.DataFrame) -> dict[str, dict]:
