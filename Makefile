@@ -6,7 +6,8 @@ ARGS ?=
 
 .PHONY: help install test train smoke bench lint format table mutation clean \
 	table-nb201 table-nb101 ablation-landmarks ablation-lambda ablation-schedule ablation-penalty ablation-selection ablation-pairs \
-	table-nb201-cpu table-nb101-cpu ablation-landmarks-cpu ablation-lambda-cpu ablation-schedule-cpu ablation-penalty-cpu ablation-selection-cpu ablation-pairs-cpu
+	table-nb201-cpu table-nb101-cpu ablation-landmarks-cpu ablation-lambda-cpu ablation-schedule-cpu ablation-penalty-cpu ablation-selection-cpu ablation-pairs-cpu \
+	landmarks-nb201-cpu landmark-fidelity-cpu
 
 # ----- paper tables and ablations: conf/sweep/<name>.yaml, run by a Hydra launcher, then `lrnas report` -----
 # DATA: CIFAR-10 (data.root); empty = conf/data/cifar10.yaml's. LAUNCHER: basic (one run after another) | joblib
@@ -142,6 +143,21 @@ ablation-pairs: ## NB201 SPOS with each pair procedure x 3 seeds (12 GPU runs)
 ablation-pairs-cpu: ## CPU twin, experiment=cpu_ablation: each pair procedure x 3 seeds, 10 landmarks so all_pairs (45 pairs, 10 landmark passes a step) fits (12 runs; not run: estimated 40 min)
 	$(call sweep,ablation_pairs,ablation_pairs_cpu,$(CPU_ABLATION) landmarks.num_landmarks=10)
 	$(call report,ablation-pairs-cpu,ablation_pairs_cpu)
+
+# ----- landmarks trained stand-alone (lrnas landmarks build), checked against NB201's ground truth -----
+# LAUNCHER=joblib|slurm trains one architecture per job ('build.only=range(30)'); basic trains them one by one.
+BUILD := $(BIN)/lrnas landmarks build space=nb201 $(if $(DATA),data.root=$(DATA))
+landmarks-nb201-cpu: ## build 30 NB201 landmarks with standalone=nb201_cpu; tau vs ground truth beside NB201's 12-epoch tau (measured MIN_BUILD min on a 2-core CPU)
+	$(BUILD) standalone=nb201_cpu build.out=outputs/landmarks/nb201-cpu $(if $(LAUNCH_$(LAUNCHER)),-m \
+		'build.only=range(30)' $(LAUNCH_$(LAUNCHER))) $(ARGS)
+	mkdir -p docs/results/landmarks-nb201-cpu
+	cp outputs/landmarks/nb201-cpu/landmarks.csv outputs/landmarks/nb201-cpu/summary.json docs/results/landmarks-nb201-cpu/
+
+landmark-fidelity-cpu: ## experiment=cpu_landmark with 200-epoch vs NB201's 12-epoch accuracies on the same 30 landmarks x 2 seeds (4 runs: measured MIN_FIDELITY min on a 2-core CPU)
+	$(BUILD) standalone=benchmark standalone.column=cifar10_test
+	$(BUILD) standalone=benchmark
+	$(call sweep,landmark_fidelity_cpu)
+	$(call report,landmark-fidelity-cpu,landmark_fidelity_cpu)
 
 clean: ## remove caches and build artefacts (keeps outputs/ and .venv)
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache mutants

@@ -4,6 +4,7 @@
     lrnas train --help            # Hydra's help: config groups and their options
     lrnas train experiment=smoke  # any Hydra overrides; -m for sweeps
     lrnas report outputs          # one table of every finished run below a folder
+    lrnas landmarks build space=nb201 standalone=nb201_cpu data.root=PATH   # landmarks trained stand-alone
 """
 from __future__ import annotations
 
@@ -91,6 +92,41 @@ def report(folders: tuple[Path, ...], csv_path: Path | None, out: Path | None) -
         except (ValueError, RuntimeError, OSError) as error:
             raise click.ClickException(str(error)) from None
         click.echo(f"wrote {', '.join(path.name for path in written)} to {out}")
+
+
+@cli.group()
+def landmarks() -> None:
+    """Landmark sets: build them by training architectures stand-alone, where no benchmark has them."""
+
+
+@landmarks.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                     "help_option_names": []})
+@click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
+def build(overrides: tuple[str, ...]) -> None:
+    """Train M architectures stand-alone and write landmarks.csv for `landmarks=file` (Hydra overrides; `--help`).
+
+    \b
+    lrnas landmarks build space=nb201 standalone=nb201_cpu data.root=PATH   # 30 random NB201 cells, CPU recipe
+    lrnas landmarks build -m 'build.only=range(30)' hydra/launcher=lrnas_slurm   # one job per architecture
+    """
+    from .standalone.build import main
+
+    sys.argv = ["lrnas landmarks build", *overrides]
+    main()
+
+
+@landmarks.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def gather(folder: Path) -> None:
+    """Write FOLDER/landmarks.csv from a build's finished architectures (the last job of a sweep does it too)."""
+    from .standalone.build import gather as gather_build
+
+    if not (folder / "build.json").exists():
+        raise click.ClickException(f"{folder} is not a build folder (it has no build.json); pass the build's build.out")
+    written = gather_build(folder)
+    if written is None:
+        raise click.ClickException(f"{folder}: not every architecture is built yet; run the build again to finish")
+    click.echo(f"wrote {written}")
 
 
 @cli.group()

@@ -27,10 +27,10 @@ STREAMS = "lrnas.seeding.stream_seed"
 class Interrupted(Exception):
     """SIGINT/SIGTERM arrived; everything up to ``where`` is in the checkpoint."""
 
-    def __init__(self, signum: int, where: str, run_dir: Path):
+    def __init__(self, signum: int, where: str, run_dir: Path, resume: str | None = None):
         self.signum = signum
         super().__init__(f"stopped by {signal.Signals(signum).name} {where}; checkpoint saved. "
-                         f"Resume with: lrnas train resume={run_dir}")
+                         f"Resume with: {resume or f'lrnas train resume={run_dir}'}")
 
 
 class RunFolderConflict(ValueError):

@@ -18,8 +18,10 @@ import numpy as np
 # pairs, the landmark set, refinement and the search.
 # ``eval.sample_seed``: the evaluation sample and its test images, so runs with different seeds, with and without
 # landmarks, are scored alike. ``data.split_seed``: the weights / held-out split of the training set.
+# ``lrnas landmarks build``: each stand-alone training (weights, data order) and the train-image subset of its recipe.
 STREAMS = ("global", "algorithm", "algorithm_device", "data_order", "held_out_order", "arch_order", "regularizer",
-           "landmarks", "refinement", "search", "eval_sample", "test_images", "data_split")
+           "landmarks", "refinement", "search", "eval_sample", "test_images", "data_split", "standalone",
+           "standalone_images")
 
 
 def stream_seed(seed: int, name: str, *counters: int) -> int:

@@ -7,11 +7,12 @@ from omegaconf import OmegaConf
 
 CONF = ROOT / "conf"
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir())
+BUILD_ONLY = {"standalone"}  # groups of `lrnas landmarks build` (conf/build.yaml), not of `lrnas train`
 
 
-def compose_with(*overrides):
+def compose_with(*overrides, config="config"):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides))
+        return compose(config_name=config, overrides=list(overrides))
 
 
 def test_root_config_has_every_group():
@@ -27,8 +28,17 @@ def test_root_config_has_every_group():
     [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("[!_]*.yaml"))],
 )
 def test_every_option_composes_and_resolves(group, option):
-    cfg = compose_with(f"{'+' if group == 'sweep' else ''}{group}={option}")  # sweeps are not in the defaults list
+    config = "build" if group in BUILD_ONLY else "config"
+    cfg = compose_with(f"{'+' if group == 'sweep' else ''}{group}={option}", config=config)  # sweeps: not in defaults
     OmegaConf.to_container(cfg, resolve=True)  # raises on a broken interpolation
+
+
+@pytest.mark.parametrize("space", ["nb201", "nb101"])
+def test_build_defaults_to_the_spaces_own_recipe(space):
+    cfg = compose_with(f"space={space}", config="build")
+    assert cfg.standalone.name == f"{space}_{cfg.standalone.epochs}ep"
+    assert cfg.standalone.network._target_ == f"lrnas.standalone.{space}.{space.upper()}Network"
+    OmegaConf.to_container(cfg, resolve=True)
 
 
 def test_experiment_presets_start_with_global_package():
@@ -41,3 +51,15 @@ def test_paper_preset_matches_the_paper():
     trainer = cfg.trainer
     assert (trainer.epochs, trainer.batch_size, trainer.lr, trainer.weight_decay) == (400, 256, 0.025, 5e-4)
     assert (cfg.space.channels, cfg.space.cells_per_stage) == (16, 5)
+
+
+def test_standalone_recipes_are_the_benchmarks_own():
+    nb201 = compose_with("space=nb201", config="build").standalone  # xautodl hyper-opts/200E.config
+    assert (nb201.network.C, nb201.network.N, nb201.epochs, nb201.batch_size, nb201.min_lr) == (16, 5, 200, 256, 0.0)
+    assert dict(nb201.optimizer) == {"_target_": "torch.optim.SGD", "lr": 0.1, "momentum": 0.9, "nesterov": True,
+                                     "weight_decay": 0.0005}
+    nb101 = compose_with("space=nb101", config="build").standalone  # nasbench config.py and model_builder.py
+    assert (nb101.network.stem_channels, nb101.network.num_stacks, nb101.network.cells_per_stack) == (128, 3, 3)
+    assert (nb101.epochs, nb101.batch_size, nb101.train_images) == (108, 256, 40000)
+    assert dict(nb101.optimizer) == {"_target_": "torch.optim.RMSprop", "lr": 0.2, "alpha": 0.9, "eps": 1.0,
+                                     "momentum": 0.9, "weight_decay": 0.0001}

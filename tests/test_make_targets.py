@@ -68,3 +68,20 @@ def test_make_help_lists_every_target_and_no_two_targets_share_runs():
     sweep_dirs = [option for target in TARGETS for option in planned(target).stdout.split()
                   if option.startswith("hydra.sweep.dir=")]
     assert len(set(sweep_dirs)) == len(sweep_dirs)
+
+
+def test_landmark_targets_build_the_files_their_sweep_reads(tmp_path, monkeypatch):
+    """landmark-fidelity-cpu writes both landmark files (table lookups, no training) before its sweep, which then
+    validates; landmarks-nb201-cpu gives one job per architecture with a launcher."""
+    commands = [shlex.split(line) for line in planned("landmark-fidelity-cpu").stdout.splitlines()]
+    builds = [command for command in commands if command[1:3] == ["landmarks", "build"]]
+    assert len(builds) == 2
+    for command in builds:
+        subprocess.run([str(ROOT / command[0]), *command[1:]], cwd=tmp_path, check=True, capture_output=True)
+    train = next(command for command in commands if command[1] == "train")
+    monkeypatch.chdir(tmp_path)
+    assert preflight(train[2:]) == 4  # 2 landmark files x 2 seeds
+    files = sorted(tmp_path.glob("outputs/landmarks/*/landmarks.csv"))
+    assert [len(path.read_text().splitlines()) for path in files] == [31, 31]
+    swept = planned("landmarks-nb201-cpu", "LAUNCHER=joblib").stdout.splitlines()[0]
+    assert "-m 'build.only=range(30)' hydra/launcher=lrnas_joblib" in swept

@@ -23,7 +23,9 @@ Methods (``landmarks.method``):
   (number of differing edge ops) exceeds ``distance``; since each step moves the distance by at most one, every
   neighbour lies at distance exactly ``distance + 1``. Unlike the authors, duplicates and archs missing from the
   pool are redrawn, so the set has M distinct members.
-- ``file``: a CSV with header ``arch,accuracy`` (the user's stand-alone accuracies; ``pool`` is not consulted).
+- ``file``: a CSV whose header starts ``arch,accuracy`` (the user's stand-alone accuracies; ``pool`` is not consulted).
+  Further columns (the provenance ``lrnas landmarks build`` writes: recipe, epochs, seed, data, wall time) are kept
+  out of the landmark set.
 - ``none``: no landmarks (the plain algorithm).
 """
 from __future__ import annotations
@@ -198,16 +200,17 @@ def _read_csv(path: str | Path, validate_arch: Callable[[str], object] | None) -
             rows = list(csv.reader(f))
     except OSError as e:
         raise LandmarkFileError(f"{path}: cannot read landmark file ({e.strerror})") from None
-    if not rows or [c.strip() for c in rows[0]] != ["arch", "accuracy"]:
+    header = [c.strip() for c in rows[0]] if rows else []
+    if header[:2] != ["arch", "accuracy"]:
         got = ",".join(rows[0]) if rows else "an empty file"
-        raise LandmarkFileError(f"{path}:1: header is {got!r}; expected 'arch,accuracy'")
+        raise LandmarkFileError(f"{path}:1: header is {got!r}; expected 'arch,accuracy' (further columns allowed)")
     landmarks, seen = [], set()
     for line, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
             continue
-        if len(row) != 2:
-            raise LandmarkFileError(
-                f"{path}:{line}: row {','.join(row)!r} has {len(row)} fields; expected 2 (arch,accuracy)")
+        if len(row) != len(header):
+            raise LandmarkFileError(f"{path}:{line}: row {','.join(row)!r} has {len(row)} fields; expected "
+                                    f"{len(header)} ({','.join(header)})")
         arch, acc_text = row[0].strip(), row[1].strip()
         if not arch:
             raise LandmarkFileError(f"{path}:{line}: arch is empty; expected an architecture key")

@@ -27,7 +27,7 @@ NB101_BN_MOMENTUM = 0.997  # NB101's base_ops.py BN_MOMENTUM (TensorFlow convent
 
 class NB101Network(Network):
     def __init__(self, arch: Arch, num_classes: int = 10, stem_channels: int = 128, num_stacks: int = 3,
-                 cells_per_stack: int = 3):
+                 cells_per_stack: int = 3, bn_momentum: float = 1 - NB101_BN_MOMENTUM):
         matrix, ops = validate(arch)
         super().__init__((np.array(matrix), ["input", *ops, "output"]), num_labels=num_classes,
                          stem_out_channels=stem_channels, num_stacks=num_stacks,
@@ -38,7 +38,7 @@ class NB101Network(Network):
             if isinstance(module, torch.nn.BatchNorm2d):
                 # NB101's TensorFlow momentum 0.997 keeps 0.997 of the running average; PyTorch's momentum is the
                 # weight of the new batch, and the port passes 0.997 (or leaves 0.1) unchanged.
-                module.momentum = 1 - NB101_BN_MOMENTUM
+                module.momentum = bn_momentum
 
 
 def parameter_count(net: torch.nn.Module) -> int:

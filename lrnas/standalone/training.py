@@ -1,0 +1,129 @@
+"""Train one stand-alone network with a recipe from conf/standalone/; a killed training resumes exactly.
+
+A recipe names the network and the optimizer by ``_target_`` (so a user's own class plugs in) and fixes the schedule:
+a per-step cosine from the optimizer's ``lr`` to ``min_lr``, ``epochs`` over ``train_images`` images with random crop
+and flip, then top-1 on the test images with BN's running statistics (``net.eval()``), as a normally trained network
+is scored. ``lrnas.standalone.build`` runs one of these per landmark.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from hydra.utils import instantiate
+from tqdm.auto import tqdm
+
+from ..data import DeviceBatches
+from ..records import save_checkpoint
+from ..resume import Interrupted
+from ..training import NonFiniteLossError
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class Position:
+    """Where training stands: epochs done, and within the current epoch its data order, steps done and sums."""
+
+    epochs_done: int = 0
+    order: torch.Tensor | None = None
+    step: int = 0
+    loss_sum: float = 0.0
+    correct: int = 0
+    seen: int = 0
+    history: list[dict] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+
+def build_network(recipe, arch) -> torch.nn.Module:
+    """``recipe.network`` instantiated for ``arch`` (the space's parsed architecture)."""
+    return instantiate(recipe.network, _partial_=True)(arch)
+
+
+def train_standalone(recipe, arch, train: DeviceBatches, test_images: torch.Tensor, test_labels: torch.Tensor,
+                     folder: Path, seed: int, stop: dict, describe: str, fingerprint: dict) -> dict:
+    """Train ``arch`` (resuming ``folder/checkpoint.pt`` when there is one) and return its test accuracy (%), epochs
+    and wall time. ``stop["signal"]`` (set by SIGINT/SIGTERM) checkpoints after the current step and raises
+    Interrupted; ``fingerprint`` is saved with every checkpoint and must match it to resume."""
+    device = test_labels.device
+    torch.manual_seed(seed)  # weight init
+    net = build_network(recipe, arch).to(device, memory_format=torch.channels_last)
+    optimizer = instantiate(recipe.optimizer, _partial_=True)(net.parameters())
+    steps_per_epoch = train.num_batches(recipe.batch_size, drop_last=False)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, recipe.epochs * steps_per_epoch),
+                                                           eta_min=recipe.min_lr)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    position = Position()
+    checkpoint = folder / CHECKPOINT
+
+    def save() -> None:
+        save_checkpoint(checkpoint, {"fingerprint": fingerprint, "net": net.state_dict(),
+                                     "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                                     "generator": generator.get_state(), "position": vars(position)})
+
+    if checkpoint.exists():
+        # On the CPU: a generator's state must be a CPU tensor; load_state_dict moves the rest to the device.
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if state["fingerprint"] != fingerprint:
+            raise ValueError(f"{checkpoint} was written by another build (recipe, data or arch differ); delete it or "
+                             "use another build.out")
+        net.load_state_dict(state["net"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["generator"])
+        position = Position(**state["position"])
+
+    criterion = torch.nn.CrossEntropyLoss()
+    for epoch in range(position.epochs_done + 1, recipe.epochs + 1):
+        started = time.perf_counter()
+        if position.order is None:
+            position.order = train.epoch_order(generator).cpu()
+        net.train()
+        bar = tqdm(total=steps_per_epoch, initial=position.step, desc=f"{describe} epoch {epoch}/{recipe.epochs}",
+                   unit="step", leave=False, dynamic_ncols=True)
+        while position.step < steps_per_epoch:
+            start = position.step * recipe.batch_size
+            images, labels = train.batch(position.order[start:start + recipe.batch_size].to(device), generator)
+            logits = net(images)
+            loss = criterion(logits, labels)
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(f"{describe}: loss is {loss.item()} at epoch {epoch}, step "
+                                         f"{position.step + 1}; lower standalone.optimizer.lr (in a new build.out)")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            position.step += 1
+            position.loss_sum += loss.item() * len(labels)
+            position.correct += int((logits.argmax(1) == labels).sum())
+            position.seen += len(labels)
+            bar.update()
+            bar.set_postfix(loss=f"{position.loss_sum / position.seen:.3f}")
+            if stop["signal"]:
+                position.elapsed_s += time.perf_counter() - started
+                save()
+                bar.close()
+                raise Interrupted(stop["signal"], f"in {describe} at epoch {epoch}, step {position.step}", folder,
+                                  resume="the same `lrnas landmarks build` command (finished archs are skipped)")
+        bar.close()
+        position.history.append({"epoch": epoch, "train_loss": position.loss_sum / position.seen,
+                                 "train_accuracy": 100 * position.correct / position.seen})
+        position.elapsed_s += time.perf_counter() - started
+        position.epochs_done, position.order, position.step = epoch, None, 0
+        position.loss_sum, position.correct, position.seen = 0.0, 0, 0
+        save()
+    started = time.perf_counter()
+    accuracy = test_accuracy(net, test_images, test_labels, recipe.eval_batch_size)
+    return {"accuracy": accuracy, "epochs": recipe.epochs, "history": position.history,
+            "wall_s": round(position.elapsed_s + time.perf_counter() - started, 1)}
+
+
+@torch.no_grad()
+def test_accuracy(net: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int) -> float:
+    """Top-1 (%) with BN's running statistics, as a trained network is tested."""
+    net.eval()
+    correct = sum(int((net(images[i:i + batch_size]).argmax(1) == labels[i:i + batch_size]).sum())
+                  for i in range(0, len(labels), batch_size))
+    return 100 * correct / len(labels)
