@@ -147,17 +147,18 @@ ablation-pairs-cpu: ## CPU twin, experiment=cpu_ablation: each pair procedure x 
 # ----- landmarks trained stand-alone (lrnas landmarks build), checked against NB201's ground truth -----
 # LAUNCHER=joblib|slurm trains one architecture per job ('build.only=range(30)'); basic trains them one by one.
 BUILD := $(BIN)/lrnas landmarks build space=nb201 $(if $(DATA),data.root=$(DATA))
-landmarks-nb201-cpu: ## build 30 NB201 landmarks with standalone=nb201_cpu; tau vs ground truth beside NB201's 12-epoch tau (measured MIN_BUILD min on a 2-core CPU)
+landmarks-nb201-cpu: ## build 30 NB201 landmarks with standalone=nb201_cpu; tau vs ground truth beside NB201's 12-epoch tau (measured 9 min on a 2-core CPU)
 	$(BUILD) standalone=nb201_cpu build.out=outputs/landmarks/nb201-cpu $(if $(LAUNCH_$(LAUNCHER)),-m \
 		'build.only=range(30)' $(LAUNCH_$(LAUNCHER))) $(ARGS)
 	mkdir -p docs/results/landmarks-nb201-cpu
 	cp outputs/landmarks/nb201-cpu/landmarks.csv outputs/landmarks/nb201-cpu/summary.json docs/results/landmarks-nb201-cpu/
 
-landmark-fidelity-cpu: ## experiment=cpu_landmark with 200-epoch vs NB201's 12-epoch accuracies on the same 30 landmarks x 2 seeds (4 runs: measured MIN_FIDELITY min on a 2-core CPU)
+landmark-fidelity-cpu: ## experiment=cpu_landmark with 200-epoch vs NB201's 12-epoch accuracies on the same 30 landmarks, and experiment=cpu without, x 2 seeds (6 runs: measured 93 min on a 2-core CPU, 71 of them for the 4 landmark runs)
 	$(BUILD) standalone=benchmark standalone.column=cifar10_test
 	$(BUILD) standalone=benchmark
 	$(call sweep,landmark_fidelity_cpu)
-	$(call report,landmark-fidelity-cpu,landmark_fidelity_cpu)
+	$(call sweep,landmark_fidelity_plain_cpu)
+	$(call report,landmark-fidelity-cpu,landmark_fidelity_plain_cpu landmark_fidelity_cpu)
 
 clean: ## remove caches and build artefacts (keeps outputs/ and .venv)
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache mutants

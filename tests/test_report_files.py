@@ -209,6 +209,18 @@ def test_without_landmarks_comes_first_whichever_folder_sorts_first_and_runs_wit
     assert "tau_vs_epoch.png" not in written and "scatter.png" in written
 
 
+def test_landmark_files_name_their_rows_and_a_plain_run_has_no_landmark_keys(tmp_path):
+    write_run(tmp_path / "plain/0", 0, [0.1])
+    for folder in ("built-200ep", "built-12ep"):  # two builds' landmarks.csv: the same file name
+        write_run(tmp_path / f"{folder}/0", 0, [0.3], regularizer="landmark")
+        cfg = OmegaConf.load(tmp_path / f"{folder}/0/config.yaml")
+        cfg.landmarks = {"method": "file", "num_landmarks": None, "path": f"outputs/landmarks/{folder}/landmarks.csv"}
+        OmegaConf.save(cfg, tmp_path / f"{folder}/0/config.yaml")
+    summary = paper_summary(collect_runs(tmp_path))
+    assert list(summary["method"]) == ["spos", "spos + landmarks from built-12ep/landmarks.csv",
+                                       "spos + landmarks from built-200ep/landmarks.csv"]
+
+
 def test_latex_escapes_every_special_character_of_a_label():
     from lrnas.reporting.paper_table import latex_escape
 

@@ -40,13 +40,18 @@ def ablated_keys(runs: Runs) -> list[str]:
 def method_labels(runs: Runs) -> pd.DataFrame:
     """Per run (runs.table's order): its space and a method label such as ``gdas + 30 random landmarks`` followed by
     ``key=value`` for every other ablated key."""
-    extras = [key for key in ablated_keys(runs) if key not in ("landmarks.num_landmarks", "landmarks.method")]
+    extras = [key for key in ablated_keys(runs)
+              if key not in ("landmarks.num_landmarks", "landmarks.method", "landmarks.path")]
     labels = []
     for _, config in runs.configs.iterrows():
         label = str(config.get("algorithm.name"))
         if config.get("regularizer.name") == "landmark":
-            label += f" + {config.get('landmarks.num_landmarks')} {config.get('landmarks.method')} landmarks"
-        label += "".join(f", {key}={config.get(key)}" for key in extras)
+            path = Path(str(config.get("landmarks.path")))  # builds name every file landmarks.csv: keep its folder
+            label += (f" + landmarks from {Path(path.parent.name, path.name).as_posix()}"
+                      if config.get("landmarks.method") == "file"
+                      else f" + {config.get('landmarks.num_landmarks')} {config.get('landmarks.method')} landmarks")
+        # a key a run does not have (a plain run's regularizer settings) is not part of its label
+        label += "".join(f", {key}={config.get(key)}" for key in extras if not pd.isna(config.get(key)))
         labels.append(label)
     return pd.DataFrame({"space": runs.configs.get("space.name"), "algorithm": runs.configs.get("algorithm.name"),
                          "landmarks": runs.configs.get("regularizer.name") == "landmark", "method": labels})
