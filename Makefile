@@ -50,8 +50,8 @@ install: ## create .venv and install lrnas (editable) with test tools
 	$(BIN)/pip install --upgrade -q pip
 	$(BIN)/pip install -q -e '.[dev]'
 
-test: ## run the test suite (the CI command)
-	$(BIN)/python -m pytest -q
+test: ## run the test suite (the CI command); two workers, each test file in one (its module fixtures run once)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 train: ## train on real CIFAR-10 with the CPU preset; pass overrides with ARGS='...'
 	$(BIN)/lrnas train experiment=cpu $(ARGS)

@@ -158,7 +158,8 @@ def leaf_keys(cfg: DictConfig, prefix: str = "") -> set[str]:
 
 def test_schema_covers_every_key_in_conf():
     """A key added to conf/ without a rule would go unchecked; a rule for a removed key is dead."""
-    groups = {d.name: [p.stem for p in d.glob("[!_]*.yaml")] for d in CONFIG_DIR.iterdir() if d.is_dir()}
+    groups = {d.name: [p.stem for p in d.glob("[!_]*.yaml")] for d in CONFIG_DIR.iterdir()
+              if d.is_dir() and d.name != "standalone"}  # `lrnas landmarks build`'s recipes: checked by the build
     keys = set()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         for group, options in groups.items():
