@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import os
 import random
 import signal
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from .training import NonFiniteLossError
 
 CHECKPOINT = "checkpoint.pt"
 # How the run's random streams are derived from its seeds; a checkpoint from another derivation cannot be continued
@@ -31,6 +37,26 @@ class Interrupted(Exception):
         self.signum = signum
         super().__init__(f"stopped by {signal.Signals(signum).name} {where}; checkpoint saved. "
                          f"Resume with: {resume or f'lrnas train resume={run_dir}'}")
+
+
+def run_job(work, log: logging.Logger, nonfinite_hint: str = "") -> None:
+    """A Hydra job's ``work()`` with lrnas's exits, each a line on ``log``: stopped by SIGINT/SIGTERM 128 + signal
+    (the line says how to resume), a non-finite loss 1 (``nonfinite_hint`` appended), bad input 2 (no traceback;
+    LRNAS_DEBUG=1 shows it). Logging goes through tqdm.write, so a line never lands on a progress bar."""
+    with logging_redirect_tqdm():
+        try:
+            work()
+        except Interrupted as stopped:
+            log.error("%s", stopped)
+            sys.exit(128 + stopped.signum)
+        except (ValueError, FileNotFoundError, RuntimeError, NonFiniteLossError) as error:
+            if os.environ.get("LRNAS_DEBUG") == "1":
+                raise
+            if isinstance(error, NonFiniteLossError):
+                log.error("error: %s%s", error, nonfinite_hint)
+                sys.exit(1)
+            log.error("error: %s", error)
+            sys.exit(2)
 
 
 class RunFolderConflict(ValueError):

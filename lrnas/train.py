@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -27,7 +25,6 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
-from tqdm.contrib.logging import logging_redirect_tqdm
 
 from .algorithms import build_algorithm
 from .benchmarks import load_benchmark
@@ -51,13 +48,14 @@ from .resume import (
     interrupt_on_signals,
     previous_state,
     restore_rng,
+    run_job,
     stop_on_signals,
 )
 from .search.on_supernet import search_supernet
 from .seeding import stream_seed
 from .spaces import get_space
 from .supernets import build_supernet
-from .training import EpochProgress, NonFiniteLossError, SuperNetTrainer, build_optimizer
+from .training import EpochProgress, SuperNetTrainer, build_optimizer
 from .validation import CONFIG_DIR, validate_config
 
 log = logging.getLogger(__name__)
@@ -432,21 +430,7 @@ def summary_table(history: list[dict]) -> str:
 def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    # Hydra's console handler writes straight to stderr, onto a progress bar's line, which the bar then overwrites.
-    # Through tqdm.write the bars are cleared, the line printed on its own and the bars redrawn below it; Hydra's file
-    # handler (train.log) is left as it is.
-    with logging_redirect_tqdm():
-        try:
-            train(cfg, run_dir, list(hydra_cfg.overrides.task))
-        except Interrupted as stopped:
-            log.error("%s", stopped)
-            sys.exit(128 + stopped.signum)
-        except (ValueError, FileNotFoundError, RuntimeError, NonFiniteLossError) as error:
-            # Bad input gets one line naming the value, not a traceback; LRNAS_DEBUG=1 shows the traceback.
-            if os.environ.get("LRNAS_DEBUG") == "1":
-                raise
-            if isinstance(error, NonFiniteLossError):
-                log.error("error: %s; the last good checkpoint is %s", error, run_dir / CHECKPOINT)
-                sys.exit(1)
-            log.error("error: %s", error)
-            sys.exit(2)
+    # Hydra's console handler writes straight to stderr, onto a progress bar's line: run_job logs through tqdm.write
+    # (Hydra's file handler, train.log, is left as it is).
+    run_job(lambda: train(cfg, run_dir, list(hydra_cfg.overrides.task)), log,
+            nonfinite_hint=f"; the last good checkpoint is {run_dir / CHECKPOINT}")

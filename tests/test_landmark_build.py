@@ -14,7 +14,7 @@ from hydra import compose, initialize_config_dir
 from scipy.stats import kendalltau
 
 from lrnas.benchmarks import load_benchmark
-from lrnas.landmarks import load_landmarks
+from lrnas.landmarks import LandmarkFileError, load_landmarks
 from lrnas.resume import Interrupted
 from lrnas.spaces import nb101, nb201
 from lrnas.standalone.build import COLUMNS, build, gather, read_arch_list
@@ -183,10 +183,13 @@ def test_arch_lists_one_per_line_or_a_landmark_file(tmp_path):
     csv_file.write_text("arch,accuracy\n" + "".join(f'"{c}",90\n' for c in cells))
     assert read_arch_list(csv_file, nb101.parse_arch) == cells
     listed.write_text(f"{cells[0]}\nnot-a-cell\n")
-    with pytest.raises(ConfigError, match=r"cells.txt:2: arch 'not-a-cell' is invalid"):
+    with pytest.raises(LandmarkFileError, match=r"cells.txt:2: arch 'not-a-cell' is invalid"):
+        read_arch_list(listed, nb101.parse_arch)
+    listed.write_text(f"{cells[0]}\n{cells[0]}\n")
+    with pytest.raises(LandmarkFileError, match=r"cells.txt:2: arch .* is repeated; expected each architecture once"):
         read_arch_list(listed, nb101.parse_arch)
     csv_file.write_text(f'arch,accuracy\n\n"{cells[0]}",90\n\n"{"0" * 49}:{",".join(["maxpool3x3"] * 5)}",91\n')
-    with pytest.raises(ConfigError, match=r"lm.csv:5: arch .* input is not connected to output"):
+    with pytest.raises(LandmarkFileError, match=r"lm.csv:5: arch .* input is not connected to output"):
         read_arch_list(csv_file, lambda text: nb101.validate(nb101.parse_arch(text)))  # line numbers count blanks
 
 
@@ -208,3 +211,11 @@ def test_cli_says_what_is_wrong_in_one_line(tmp_path):
     result = subprocess.run([sys.executable, "-m", "lrnas.cli", "landmarks", "gather", str(tmp_path)],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 1 and "has no build.json" in result.stderr
+
+
+def test_a_non_finite_loss_stops_the_training_naming_its_step_and_keeps_no_checkpoint_of_it(tmp_path, isolated_cache):
+    from lrnas.training import NonFiniteLossError
+
+    with pytest.raises(NonFiniteLossError, match=r"arch 1/3: epoch 1: non-finite loss at step [1-3]; lower "):
+        build(build_config(tmp_path / "nan", "standalone.optimizer.lr=1e30"))
+    assert not (tmp_path / "nan/archs/000/checkpoint.pt").exists()

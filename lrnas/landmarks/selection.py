@@ -220,13 +220,19 @@ def _read_csv(path: str | Path, validate_arch: Callable[[str], object] | None) -
             accuracy = math.nan
         if not math.isfinite(accuracy):
             raise LandmarkFileError(f"{path}:{line}: accuracy {acc_text!r} is not a finite number; expected e.g. 93.5")
-        if validate_arch is not None:
-            try:
-                validate_arch(arch)
-            except ValueError as e:
-                raise LandmarkFileError(f"{path}:{line}: arch {arch!r} is invalid: {e}") from None
-        if arch in seen:
-            raise LandmarkFileError(f"{path}:{line}: arch {arch!r} is repeated; expected each landmark once")
-        seen.add(arch)
+        check_listed_arch(f"{path}:{line}", arch, validate_arch, seen)
         landmarks.append(Landmark(arch, accuracy))
     return _sorted(landmarks)
+
+
+def check_listed_arch(where: str, arch: str, validate_arch: Callable[[str], object] | None, seen: set[str]) -> None:
+    """Add ``arch``, listed at ``where`` (file:line), to ``seen`` if it is valid and not listed before; else one line
+    naming the place and why."""
+    if validate_arch is not None:
+        try:
+            validate_arch(arch)
+        except ValueError as e:
+            raise LandmarkFileError(f"{where}: arch {arch!r} is invalid: {e}") from None
+    if arch in seen:
+        raise LandmarkFileError(f"{where}: arch {arch!r} is repeated; expected each architecture once")
+    seen.add(arch)

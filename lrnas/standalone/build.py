@@ -19,9 +19,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import math
 import os
-import sys
 import zlib
 from pathlib import Path
 
@@ -30,18 +28,17 @@ import numpy as np
 import torch
 from hydra.utils import instantiate, to_absolute_path
 from omegaconf import DictConfig, OmegaConf
-from scipy.stats import kendalltau
 from tqdm.auto import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
 
 from ..benchmarks import GroundTruthError, load_benchmark
 from ..data import DeviceBatches, random_subset, to_float_normalized
+from ..evaluation.metrics import kendall_tau
 from ..evaluation.ranking import draw_eval_sample
+from ..landmarks.selection import check_listed_arch
 from ..records import atomic_write, git_revision, save_json
-from ..resume import Interrupted, stop_on_signals
+from ..resume import run_job, stop_on_signals
 from ..seeding import stream_seed
 from ..spaces import get_space
-from ..training import NonFiniteLossError
 from ..validation import CONFIG_DIR, MAX_SEED, ConfigError, integer, invalid, non_negative, optional
 from .training import build_network, train_standalone
 
@@ -63,14 +60,15 @@ def build(cfg: DictConfig) -> Path | None:
         raise invalid("build.only", only, f"null or an integer in 0..{len(archs) - 1} (the {len(archs)} archs)")
     if "column" not in cfg.standalone:
         check_recipe_builds(cfg.standalone, space.parse_arch(archs[0]))
-    claim(out, {**build_identity(cfg), "archs": archs},
+    identity = build_identity(cfg)
+    claim(out, {**identity, "archs": archs},
           summary={"ground_truth": cfg.space.ground_truth, "references": list(cfg.standalone.get("references", []))})
     indices = range(len(archs)) if only is None else [only]
     todo = [i for i in indices if not (result_path(out, i)).exists()]
     log.info("building %d %s landmarks in %s with recipe %s: %d to do, %d done", len(indices), cfg.space.name, out,
              cfg.standalone.name, len(todo), len(indices) - len(todo))
     if todo:
-        trainer = None if "column" in cfg.standalone else Trainer(cfg)
+        trainer = None if "column" in cfg.standalone else Trainer(cfg, identity)
         with stop_on_signals() as stop:
             for i in tqdm(todo, desc="landmarks", unit="arch", dynamic_ncols=True, disable=len(todo) < 2):
                 describe = f"arch {i + 1}/{len(archs)}"
@@ -168,17 +166,11 @@ def read_arch_list(path: Path, check_arch) -> list[str]:
     else:
         rows = list(enumerate(lines, start=1))
     archs: list[str] = []
-    for line, arch in rows:
-        arch = arch.strip()
-        if not arch:
-            continue
-        try:
-            check_arch(arch)
-        except ValueError as error:
-            raise ConfigError(f"{path}:{line}: arch {arch!r} is invalid: {error}") from None
-        if arch in archs:
-            raise ConfigError(f"{path}:{line}: arch {arch!r} is repeated; list each architecture once")
-        archs.append(arch)
+    seen: set[str] = set()
+    for line, arch in ((line, text.strip()) for line, text in rows):
+        if arch:
+            check_listed_arch(f"{path}:{line}", arch, check_arch, seen)
+            archs.append(arch)
     if len(archs) < 2:
         raise ConfigError(f"{path}: lists {len(archs)} architectures; a landmark set needs at least 2")
     return archs
@@ -233,7 +225,7 @@ def lookup(cfg: DictConfig, arch: str) -> dict:
 class Trainer:
     """The data, device and recipe shared by every training of one build."""
 
-    def __init__(self, cfg: DictConfig):
+    def __init__(self, cfg: DictConfig, identity: dict):
         from ..train import load_data, resolve_device
 
         self.cfg, self.recipe = cfg, cfg.standalone
@@ -247,7 +239,7 @@ class Trainer:
         self.test_images = to_float_normalized(torch.from_numpy(data.test_images[test_idx]).to(self.device))
         self.test_labels = torch.from_numpy(data.test_labels[test_idx].astype(np.int64)).to(self.device)
         self.data = describe_data_config(cfg)
-        self.fingerprint = build_identity(cfg)
+        self.fingerprint = identity  # saved with each checkpoint: a checkpoint of another build is never resumed
 
     def train(self, arch: str, space, folder: Path, stop: dict, describe: str) -> dict:
         seed = stream_seed(self.cfg.seed, "standalone", zlib.crc32(arch.encode()))  # per arch, whatever its index
@@ -310,13 +302,12 @@ def summarise(manifest: dict, results: list[dict]) -> dict:
     if len(known) < 2:
         return summary
     archs, built = [r["arch"] for r in known], [r["accuracy"] for r in known]
-    for column in [manifest["ground_truth"], *manifest["references"]]:
-        tau = kendalltau(built, benchmark.accuracies(archs, column)).statistic
-        summary[f"kendall_tau_vs_{column}"] = None if math.isnan(tau) else float(tau)
-        if column != manifest["ground_truth"]:  # the reference's own ranking of the same archs
-            tau = kendalltau(benchmark.accuracies(archs, column),
-                             benchmark.accuracies(archs, manifest["ground_truth"])).statistic
-            summary[f"{column}_kendall_tau_vs_{manifest['ground_truth']}"] = None if math.isnan(tau) else float(tau)
+    truth = benchmark.accuracies(archs, manifest["ground_truth"])
+    summary[f"kendall_tau_vs_{manifest['ground_truth']}"] = kendall_tau(built, truth)
+    for column in manifest["references"]:  # each reference's tau with the built accuracies, and its own ranking
+        reference = benchmark.accuracies(archs, column)
+        summary[f"kendall_tau_vs_{column}"] = kendall_tau(built, reference)
+        summary[f"{column}_kendall_tau_vs_{manifest['ground_truth']}"] = kendall_tau(reference, truth)
     return summary
 
 
@@ -335,14 +326,4 @@ def describe_summary(summary: dict) -> str:
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="build")
 def main(cfg: DictConfig) -> None:
     """``lrnas landmarks build``: one Hydra job (a whole build, or one architecture of it with ``build.only``)."""
-    with logging_redirect_tqdm():
-        try:
-            build(cfg)
-        except Interrupted as stopped:
-            log.error("%s", stopped)
-            sys.exit(128 + stopped.signum)
-        except (ValueError, FileNotFoundError, RuntimeError, NonFiniteLossError) as error:
-            if os.environ.get("LRNAS_DEBUG") == "1":
-                raise
-            log.error("error: %s", error)
-            sys.exit(1 if isinstance(error, NonFiniteLossError) else 2)
+    run_job(lambda: build(cfg), log)

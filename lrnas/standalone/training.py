@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from ..data import DeviceBatches
 from ..records import save_checkpoint
 from ..resume import Interrupted
-from ..training import NonFiniteLossError
+from ..training import PROGRESS_EVERY, NonFiniteLossError
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -83,24 +83,24 @@ def train_standalone(recipe, arch, train: DeviceBatches, test_images: torch.Tens
         net.train()
         bar = tqdm(total=steps_per_epoch, initial=position.step, desc=f"{describe} epoch {epoch}/{recipe.epochs}",
                    unit="step", leave=False, dynamic_ncols=True)
+        losses, hits = [], []  # per step since the last host sync, on the device
         while position.step < steps_per_epoch:
             start = position.step * recipe.batch_size
             images, labels = train.batch(position.order[start:start + recipe.batch_size].to(device), generator)
             logits = net(images)
             loss = criterion(logits, labels)
-            if not torch.isfinite(loss):
-                raise NonFiniteLossError(f"{describe}: loss is {loss.item()} at epoch {epoch}, step "
-                                         f"{position.step + 1}; lower standalone.optimizer.lr (in a new build.out)")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             scheduler.step()
             position.step += 1
-            position.loss_sum += loss.item() * len(labels)
-            position.correct += int((logits.argmax(1) == labels).sum())
             position.seen += len(labels)
+            losses.append(loss.detach().double() * len(labels))
+            hits.append((logits.argmax(1) == labels).sum())
             bar.update()
-            bar.set_postfix(loss=f"{position.loss_sum / position.seen:.3f}")
+            if position.step % PROGRESS_EVERY == 0 or position.step == steps_per_epoch or stop["signal"]:
+                add_steps(position, losses, hits, f"{describe}: epoch {epoch}")
+                bar.set_postfix(loss=f"{position.loss_sum / position.seen:.3f}")
             if stop["signal"]:
                 position.elapsed_s += time.perf_counter() - started
                 save()
@@ -118,6 +118,21 @@ def train_standalone(recipe, arch, train: DeviceBatches, test_images: torch.Tens
     accuracy = test_accuracy(net, test_images, test_labels, recipe.eval_batch_size)
     return {"accuracy": accuracy, "epochs": recipe.epochs, "history": position.history,
             "wall_s": round(position.elapsed_s + time.perf_counter() - started, 1)}
+
+
+def add_steps(position: Position, losses: list[torch.Tensor], hits: list[torch.Tensor], where: str) -> None:
+    """One host sync for the steps since the last (their loss sums and correct counts, emptied here): a non-finite
+    loss stops the training with its step, before any checkpoint holds it; the rest join the epoch's sums."""
+    summed = torch.stack(losses)
+    finite = torch.isfinite(summed).tolist()
+    if not all(finite):
+        step = position.step - len(losses) + finite.index(False) + 1
+        raise NonFiniteLossError(f"{where}: non-finite loss at step {step}; lower standalone.optimizer.lr (in a new "
+                                 "build.out)")
+    position.loss_sum += summed.sum().item()
+    position.correct += int(torch.stack(hits).sum())
+    losses.clear()
+    hits.clear()
 
 
 @torch.no_grad()
