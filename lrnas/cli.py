@@ -134,33 +134,56 @@ def bench() -> None:
     """Benchmark ground truth: convert official benchmark files into lrnas tables."""
 
 
-IMPORTABLE = ("nb101",)
+# Each importable benchmark: the option naming its official file, and the default --out.
+IMPORTABLE = {"nb101": ("--tfrecord", "nb101_full.csv.gz"), "nds": ("--json", "darts_nds.csv.gz")}
 
 
 # Paths are plain click.Path without click's own checks: a missing or unusable file is one line and exit 2 (like
 # `train`), where click would print its usage block.
 @bench.command("import")
 @click.argument("benchmark")
-@click.option("--tfrecord", required=True, type=click.Path(path_type=Path),
-              help="The official file, e.g. nasbench_only108.tfrecord.")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("nb101_full.csv.gz"), show_default=True,
-              help="Where to write the table (gzip CSV).")
+@click.option("--tfrecord", type=click.Path(path_type=Path),
+              help="nb101: the official file, nasbench_only108.tfrecord.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path),
+              help="nds: NDS's DARTS.json (nds_data/DARTS.json in NDS's data.zip; .json.gz also read).")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Where to write the table (gzip CSV when it ends in .gz).  [default: nb101_full.csv.gz for nb101, "
+                   "darts_nds.csv.gz for nds]")
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
-def import_(benchmark: str, tfrecord: Path, out: Path, force: bool) -> None:
-    """Convert BENCHMARK's official file into an lrnas ground-truth table (BENCHMARK: nb101).
+def import_(benchmark: str, tfrecord: Path | None, json_path: Path | None, out: Path | None, force: bool) -> None:
+    """Convert BENCHMARK's official file into an lrnas ground-truth table (BENCHMARK: nb101 or nds).
 
-    Reads the file without TensorFlow, checking every record's checksums, and writes one row per cell: hash, arch_str,
-    params, mean validation/test accuracy (%), full. Use the table with `lrnas train space=nb101 space.table=PATH`.
+    nb101 reads NAS-Bench-101's TFRecord without TensorFlow, checking every record's checksums, and writes one row per
+    cell: hash, arch_str, params, mean validation/test accuracy (%), full. Use it with `lrnas train space=nb101
+    space.table=PATH`.
+
+    nds reads the DARTS file of "On Network Design Spaces" (NDS) and writes one row per DARTS genotype: arch_str,
+    cifar10_test (100 - final test error, mean over seeds, %), params_m, flops_m, repeats, epochs; cells outside
+    lrnas's DARTS space are skipped and counted. Use it with `lrnas train space=darts space.table=PATH`.
 
     \b
     lrnas bench import nb101 --tfrecord nasbench_only108.tfrecord   # writes nb101_full.csv.gz
+    lrnas bench import nds --json nds_data/DARTS.json               # writes darts_nds.csv.gz
     """
     try:
         if benchmark not in IMPORTABLE:
             raise ValueError(f"cannot import benchmark {benchmark!r}; valid benchmarks are {', '.join(IMPORTABLE)}")
-        from .benchmarks.nb101_import import import_nb101  # imported here so `lrnas --help` stays fast
+        given = {"--tfrecord": tfrecord, "--json": json_path}
+        needed, default_out = IMPORTABLE[benchmark]
+        if given[needed] is None:
+            raise ValueError(f"{benchmark} needs {needed} FILE, the official file to convert")
+        stray = [option for option, value in given.items() if value is not None and option != needed]
+        if stray:
+            raise ValueError(f"{', '.join(stray)} is not an input of {benchmark}, which reads {needed}")
+        out = out if out is not None else Path(default_out)
+        if benchmark == "nb101":
+            from .benchmarks.nb101_import import import_nb101  # imported here so `lrnas --help` stays fast
 
-        summary = import_nb101(tfrecord, out, force=force)
+            summary = import_nb101(tfrecord, out, force=force)
+        else:
+            from .benchmarks.nds_import import import_nds
+
+            summary = import_nds(json_path, out, force=force)
     except (ValueError, OSError) as error:  # bad input (incl. corrupt files) and unreadable/unwritable paths
         if os.environ.get("LRNAS_DEBUG") == "1":
             traceback.print_exc()

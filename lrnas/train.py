@@ -409,6 +409,7 @@ def metrics_document(run: Run) -> dict:
             "pool_size": len(run.sample.pool_ground_truth),  # the archs it is drawn from: P>random ranks among them
             "num_test_images": len(run.test_labels),
             "ground_truth": f"{cfg.space.name}:{cfg.space.ground_truth}",
+            "table": cfg.space.get("table"),  # null: the shipped table
         },
         # Finished runs only: trained and searched (a run stopped during its search is resumed, not reported).
         "final": evaluated[-1] if evaluated and run.search is not None else None,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import difflib
 import re
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,9 +38,6 @@ from .landmarks.regularizer import PAIR_PROCEDURES, PENALTIES, SCHEDULES, lambda
 from .landmarks.selection import METHODS, landmarks_from_config
 from .search import SEARCHES
 from .spaces import SPACES, get_space
-from .spaces.nb201 import NUM_EDGES
-from .supernets.nb201 import CELL_TYPES as NB201_CELL_TYPES
-from .supernets.nb201_partial import PARTIAL_CHANNELS
 
 # conf/ sits beside the package (editable install), as in lrnas.train.
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -119,8 +117,6 @@ SCHEMA: dict[str, Rule] = {
     "space.ground_truth": text(),  # the benchmark's metrics: checked in _check_relations
     "space.table": if_defined(optional(Rule("a path to a ground-truth table (lrnas bench import ...)",
                                             lambda v: isinstance(v, str)))),
-    "space.supernet.cell_type": if_defined(one_of(NB201_CELL_TYPES)),
-    "space.supernet.bn_affine": if_defined(flag()),
     "algorithm.name": one_of(ALGORITHMS),
     "algorithm.partial_channels": if_defined(integer(1)),
     "algorithm.warmup_fraction": if_defined(Rule("a number in [0, 1)", lambda v: _is_number(v) and 0 <= v < 1)),
@@ -162,7 +158,7 @@ SCHEMA: dict[str, Rule] = {
     "landmarks.num_landmarks": if_defined(optional(integer())),  # its range depends on the method and the space
     "landmarks.seed": if_defined(optional(integer(0, MAX_SEED))),
     "landmarks.num_roots": if_defined(integer(1)),
-    "landmarks.distance": if_defined(integer(0, NUM_EDGES - 1)),
+    "landmarks.distance": if_defined(integer(0)),  # below the space's NUM_EDGES: _check_relations
     "landmarks.path": if_defined(Rule("a path to a CSV file with header arch,accuracy", lambda v: isinstance(v, str))),
     "landmarks.refine.rounds": if_defined(integer(0)),
     "landmarks.refine.add_top": if_defined(integer(1)),
@@ -206,12 +202,19 @@ def validate_config(cfg: DictConfig) -> None:
         raw = _lookup(OmegaConf.to_container(cfg), err.full_key)
         raise ConfigError(f"{err.full_key}={_show(raw)} cannot be resolved: {_first_line(err)}") from None
     for key, rule in SCHEMA.items():
-        value = _lookup(values, key)
-        if value == "???" or (value is _ABSENT and rule.required):
-            raise ConfigError(f"{key}{'=???' if value == '???' else ''} is missing: must be {rule.allowed}")
-        if value is not _ABSENT and not rule.accepts(value):
-            raise invalid(key, value, rule.allowed)
+        _check_rule(values, key, rule)
+    space = get_space(values["space"]["name"])
+    for key, rule in space.config_rules(sys.modules[__name__]).items():  # the space's own keys (space.supernet.*)
+        _check_rule(values, key, if_defined(rule))
     _check_relations(values)
+
+
+def _check_rule(values: dict, key: str, rule: Rule) -> None:
+    value = _lookup(values, key)
+    if value == "???" or (value is _ABSENT and rule.required):
+        raise ConfigError(f"{key}{'=???' if value == '???' else ''} is missing: must be {rule.allowed}")
+    if value is not _ABSENT and not rule.accepts(value):
+        raise invalid(key, value, rule.allowed)
 
 
 def invalid(key: str, value, allowed: str) -> ConfigError:
@@ -241,6 +244,10 @@ def _check_relations(values: dict) -> None:
     if table is not None and not Path(table).is_file():
         raise invalid("space.table", table, "an existing ground-truth table file (from `lrnas bench import`) or null")
     benchmark = load_benchmark(space_name, table)  # a missing or corrupt table fails here, not after training
+    if benchmark is None:
+        raise invalid("space.table", None, f"a ground-truth table with space={space_name}, which ships none: one from "
+                      f"`lrnas bench import`, or the landmarks.csv of `lrnas landmarks build space={space_name}` "
+                      "(evaluation then ranks the built architectures that are not landmarks)")
     if values["space"]["ground_truth"] not in benchmark.metrics:
         raise invalid("space.ground_truth", values["space"]["ground_truth"],
                       f"one of {', '.join(benchmark.metrics)} (the {space_name} ground truth)")
@@ -252,14 +259,20 @@ def _check_relations(values: dict) -> None:
     _check_eval_batches(values)
 
     _check_algorithm(values["algorithm"], values["space"])
-    _check_phases(values["algorithm"], values["space"], epochs)
-    if values["algorithm"]["name"] in DIFFERENTIABLE and space_name != "nb201":
+    _check_phases(values["algorithm"], epochs)
+    if values["algorithm"]["name"] in DIFFERENTIABLE and not hasattr(space, "RELAXED_OPS"):
         sampling = ", ".join(sorted(set(ALGORITHMS) - DIFFERENTIABLE))
-        raise invalid("algorithm", values["algorithm"]["name"], f"one of {sampling} with space={space_name} (the "
-                      "differentiable relaxations are defined on NB201's edge ops)")
-    if values["landmarks"]["method"] == "hamming" and space_name != "nb201":
-        raise invalid("landmarks", "hamming", f"random, fixed, file or none with space={space_name} (hamming walks "
-                      "NB201's edges)")
+        raise invalid("algorithm", values["algorithm"]["name"], f"one of {sampling} with space={space_name} (it "
+                      "defines no continuous relaxation for the differentiable algorithms)")
+    if values["landmarks"]["method"] == "hamming":
+        if not getattr(space, "HAMMING", False):
+            raise invalid("landmarks", "hamming", f"random, fixed, file or none with space={space_name} (hamming "
+                          "walks NB201's edges)")
+        if values["landmarks"]["distance"] >= space.NUM_EDGES:
+            raise invalid("landmarks.distance", values["landmarks"]["distance"],
+                          f"an integer in 0..{space.NUM_EDGES - 1} (the space's edges)")
+    if hasattr(space, "check_config"):
+        space.check_config(values, sys.modules[__name__])
     search = values["search"]
     if search["top_k"] > search["candidates"]:
         raise invalid("search.top_k", search["top_k"], f"an integer in 1..{search['candidates']} (search.candidates)")
@@ -365,9 +378,8 @@ def _check_algorithm(algorithm: dict, space: dict) -> None:
                       f"a number in (0, {algorithm['tau_max']}] (algorithm.tau_max: the temperature only falls)")
 
 
-def _check_phases(algorithm: dict, space: dict, epochs: int) -> None:
-    """The differentiable algorithms' SPOS warm-up and alpha start (lrnas/algorithms/differentiable.py), and the
-    authors' partial-channel cell, which only PC-DARTS uses."""
+def _check_phases(algorithm: dict, epochs: int) -> None:
+    """The differentiable algorithms' SPOS warm-up and alpha start (lrnas/algorithms/differentiable.py)."""
     warmup = algorithm.get("supernet_warmup_epochs", 0)
     if warmup >= epochs:
         raise invalid("algorithm.supernet_warmup_epochs", warmup,
@@ -378,15 +390,6 @@ def _check_phases(algorithm: dict, space: dict, epochs: int) -> None:
         raise invalid("algorithm.arch_start_epoch", start,
                       f"null or an integer in {warmup + 1}..{epochs} (after algorithm.supernet_warmup_epochs="
                       f"{warmup}, within trainer.epochs={epochs})")
-    if (space.get("supernet") or {}).get("cell_type") == "partial_channel":
-        if algorithm["name"] != "pcdarts":
-            raise invalid("space.supernet.cell_type", "partial_channel",
-                          f"per_edge or op_on_node with algorithm={algorithm['name']} (the partial-channel cell is "
-                          "the authors' PC-DARTS cell: use algorithm=pcdarts)")
-        if algorithm["partial_channels"] != PARTIAL_CHANNELS:
-            raise invalid("algorithm.partial_channels", algorithm["partial_channels"],
-                          f"{PARTIAL_CHANNELS} with space.supernet.cell_type=partial_channel (the authors' cell fixes "
-                          f"K = {PARTIAL_CHANNELS})")
 
 
 def _num_landmarks(landmarks: dict, space, pool_size: int) -> int:

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from lrnas.benchmarks import BENCHMARKS, GroundTruthError, NotInTable, load_benchmark, load_nb201
+from lrnas.benchmarks import GroundTruthError, NotInTable, load_benchmark, load_nb201
 from lrnas.benchmarks.nb101 import METRICS, TABLE_PATH, NB101Benchmark, check_table, load_nb101
 from lrnas.spaces import nb101
 
@@ -47,7 +47,7 @@ def test_table_size_metrics_and_registry(bench):
     assert list(bench.table.columns) == ["hash", "arch_str", "params", "cifar10_valid", "cifar10_test", "full",
                                          "params_m"]
     assert bench.metrics == METRICS == ("cifar10_test", "cifar10_valid")
-    assert load_benchmark("nb101") is bench and BENCHMARKS["nb101"] is load_nb101
+    assert load_benchmark("nb101") is bench is load_nb101()
     assert load_nb201().metrics[0] == "cifar10_test" and len(load_nb201().eval_pool) == 15_625
 
 

@@ -45,5 +45,5 @@ def test_uniform_sampler_covers_every_op_on_every_edge():
 
 
 def test_unknown_space_is_one_line_error():
-    with pytest.raises(ValueError, match="space='nb999' is unknown; valid: nb101, nb201"):
+    with pytest.raises(ValueError, match="space='nb999' is unknown; valid: darts, nb101, nb201"):
         get_space("nb999")

@@ -13,7 +13,9 @@ from conftest import ROOT
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+from lrnas import validation
 from lrnas.benchmarks import GroundTruthError, load_nb201, nb201
+from lrnas.spaces import SPACES, get_space
 from lrnas.validation import CONFIG_DIR, SCHEMA, preflight
 
 TABLE = ROOT / "tests" / "bad_inputs.csv"
@@ -166,8 +168,9 @@ def test_schema_covers_every_key_in_conf():
             for option in options:
                 plus = "+" if group == "sweep" else ""  # sweeps are not in the defaults list
                 keys |= leaf_keys(compose(config_name="config", overrides=[f"{plus}{group}={option}"]))
-    assert keys - set(SCHEMA) == set(), "keys in conf/ without a rule in lrnas.validation.SCHEMA"
-    assert set(SCHEMA) - keys == set(), "rules for keys no longer in conf/"
+    rules = set(SCHEMA) | {key for name in SPACES for key in get_space(name).config_rules(validation)}
+    assert keys - rules == set(), "keys in conf/ without a rule in lrnas.validation.SCHEMA or their space's rules"
+    assert rules - keys == set(), "rules for keys no longer in conf/"
 
 
 @pytest.fixture

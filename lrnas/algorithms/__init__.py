@@ -2,9 +2,13 @@
 
 Sampling-based (train single paths): ``spos``, ``fairnas``. Differentiable (learn architecture parameters on the
 held-out half): ``pcdarts``, ``gdas``. All compose with ``landmarks=`` and ``regularizer=`` the same way.
+``algorithm=NAME`` is the class a module of this package names ``ALGORITHM`` (lrnas/algorithms/NAME.py), with its
+config conf/algorithm/NAME.yaml: adding an algorithm touches only those two new files.
 """
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import random
 
 import torch
@@ -15,7 +19,13 @@ from .gdas import GDAS
 from .pcdarts import PCDARTS
 from .spos import SPOS
 
-ALGORITHMS = {"spos": SPOS, "fairnas": FairNAS, "pcdarts": PCDARTS, "gdas": GDAS}
+
+def _discover() -> dict[str, type[Algorithm]]:
+    modules = (importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__))
+    return {module.__name__.rpartition(".")[2]: module.ALGORITHM for module in modules if hasattr(module, "ALGORITHM")}
+
+
+ALGORITHMS = _discover()
 DIFFERENTIABLE = {name for name, algorithm in ALGORITHMS.items() if algorithm.differentiable}
 
 

@@ -40,7 +40,9 @@ class Differentiable(Algorithm):
         super().__init__(space, rng)
         self.cfg = cfg
         self.generator = generator  # device-side draws (channel subsets), checkpointed with the run's generators
-        initial = ARCH_INIT_SCALE * torch.randn(space.NUM_EDGES, len(space.OPS), generator=seeded_generator(rng))
+        # One row per edge of the space's relaxation, one column per op (``none`` included where the space has it).
+        initial = ARCH_INIT_SCALE * torch.randn(len(space.RELAXED_EDGES), len(space.RELAXED_OPS),
+                                                generator=seeded_generator(rng))
         self.alpha = torch.nn.Parameter(initial.to(device))
         self.arch_parameters = [self.alpha]
         self.phase = "search"  # set from the epoch by start_epoch
@@ -101,20 +103,28 @@ class Differentiable(Algorithm):
     def name_path(self, path) -> str:
         if not isinstance(path, torch.Tensor):  # a SPOS warm-up step's sampled architecture
             return self.space.format_arch(path)
-        argmax = tuple(self.space.OPS[k] for k in path.tolist())
-        return f"{self.space.format_arch(argmax)} (the argmax of the relaxed super-net)"
+        one_hot = F.one_hot(path.cpu(), len(self.space.RELAXED_OPS)).double().numpy()
+        return f"{self.space.format_arch(self.space.derive_arch(one_hot))} (the argmax of the relaxed super-net)"
 
     def op_probabilities(self) -> np.ndarray:
-        """NUM_EDGES x len(OPS) probabilities the search derives architectures from (softmax of alpha)."""
+        """One row per relaxed edge, one column per relaxed op: the softmax of alpha the search derives from."""
         return F.softmax(self.alpha.detach().float(), dim=-1).cpu().numpy()
 
-    def argmax_arch(self) -> tuple[str, ...]:
-        return tuple(self.space.OPS[k] for k in self.op_probabilities().argmax(1))
+    def edge_strengths(self) -> np.ndarray | None:
+        """Per relaxed edge, the weight that scales its output (PC-DARTS's edge normalisation); None: all 1."""
+        return None
+
+    def most_probable(self, k: int) -> list[tuple[tuple, float]]:
+        """The ``k`` best architectures the space derives from the learned weights (NB201: per-edge argmax first;
+        DARTS: its two strongest inputs per node), each with its score."""
+        return self.space.most_probable(self.op_probabilities(), k, self.edge_strengths())
+
+    def argmax_arch(self) -> tuple:
+        return self.most_probable(1)[0][0]
 
     def describe(self) -> dict:
-        probabilities = self.op_probabilities()
-        return {"argmax_arch": self.space.format_arch(self.argmax_arch()),
-                "argmax_probability": float(np.prod(probabilities.max(1))), "phase": self.phase}
+        arch, score = self.most_probable(1)[0]
+        return {"argmax_arch": self.space.format_arch(arch), "argmax_probability": score, "phase": self.phase}
 
     def state_dict(self) -> dict:
         return {"arch_parameters": [p.detach().cpu() for p in self.arch_parameters],

@@ -26,3 +26,6 @@ class FairNAS(Algorithm):
             loss_sum = loss_sum + loss.detach()
             correct = correct + (logits.argmax(1) == labels).sum()
         return StepResult(loss_sum / len(paths), correct, len(labels) * len(paths), tuple(paths))
+
+
+ALGORITHM = FairNAS  # algorithm=fairnas (lrnas.algorithms finds it by this name)

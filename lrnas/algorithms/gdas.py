@@ -57,3 +57,6 @@ def gumbel_temperature(epoch: int, first: int, last: int, tau_max: float, tau_mi
     if last <= first:
         return tau_min
     return tau_min + (tau_max - tau_min) * max(0.0, 1 - (epoch - first) / (last - first))  # exact at both ends
+
+
+ALGORITHM = GDAS  # algorithm=gdas (lrnas.algorithms finds it by this name)

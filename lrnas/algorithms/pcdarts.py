@@ -24,13 +24,13 @@ class PCDARTS(Differentiable):
         super().__init__(space, rng, cfg, device, generator)
         self.beta = None  # edge normalisation's parameters; none without it (the authors' NB201 cell)
         if cfg.get("edge_normalization", True):
-            self.beta = torch.nn.Parameter(ARCH_INIT_SCALE * torch.randn(space.NUM_EDGES,
+            self.beta = torch.nn.Parameter(ARCH_INIT_SCALE * torch.randn(len(space.RELAXED_EDGES),
                                                                          generator=seeded_generator(rng)).to(device))
             self.arch_parameters.append(self.beta)
         self.build_arch_optimizer()
         # Edges grouped by target node: edge normalisation is a softmax over each node's incoming edges.
-        targets = [target for target, _ in space.EDGES]
-        self.node_edges = [[e for e, t in enumerate(targets) if t == node] for node in sorted(set(targets))]
+        targets = [target for target, _ in space.RELAXED_EDGES]
+        self.node_edges = [[e for e, t in enumerate(targets) if t == node] for node in dict.fromkeys(targets)]
 
     def first_arch_epoch(self, epochs: int) -> int:
         return max(self.warmup_epochs, round(self.cfg.warmup_fraction * epochs)) + 1
@@ -41,8 +41,14 @@ class PCDARTS(Differentiable):
             weights[edges] = F.softmax(beta[edges], dim=0)
         return weights
 
+    def edge_strengths(self):
+        return None if self.beta is None else self.edge_weights(self.beta.detach().float()).cpu().numpy()
+
     def mixed_logits(self, super_net, images, train_arch: bool):
         as_used = (lambda p: p) if train_arch else torch.Tensor.detach  # frozen: constants in the weights' step
         edge_weights = None if self.beta is None else self.edge_weights(as_used(self.beta))
         return super_net.forward_mixed(images, F.softmax(as_used(self.alpha), dim=-1), edge_weights=edge_weights,
                                        partial_channels=self.cfg.partial_channels, generator=self.generator)
+
+
+ALGORITHM = PCDARTS  # algorithm=pcdarts (lrnas.algorithms finds it by this name)

@@ -18,3 +18,6 @@ class SPOS(Algorithm):
         loss = F.cross_entropy(logits, labels)
         loss.backward()
         return StepResult(loss.detach(), (logits.argmax(1) == labels).sum(), len(labels), (arch,))
+
+
+ALGORITHM = SPOS  # algorithm=spos (lrnas.algorithms finds it by this name)

@@ -65,6 +65,29 @@ def random_crop_flip(images: torch.Tensor, generator: torch.Generator, padding: 
     return padded.view(-1, c).index_select(0, pixels).view(n, h, w, c)
 
 
+def cutout(images: torch.Tensor, generator: torch.Generator, length: int) -> torch.Tensor:
+    """Cutout (DeVries & Taylor 2017) as DARTS applies it (quark0/darts cnn/utils.py:40-59, after normalisation,
+    utils.py:72-73): per image, a ``length`` x ``length`` square centred on a uniform pixel, clipped at the border, is
+    set to 0 in every channel. ``images``: normalised float [N,C,H,W], changed in place and returned.
+
+    The centres are drawn from ``generator`` on its device (DARTS draws them from numpy's global generator), as
+    random_crop_flip draws its offsets, so a seeded generator gives the same squares and a checkpoint of the
+    generator resumes them exactly.
+    """
+    n, _, h, w = images.shape
+    dev = images.device
+    gen = {"generator": generator, "device": generator.device}
+    y = torch.randint(h, (n, 1), **gen).to(dev)
+    x = torch.randint(w, (n, 1), **gen).to(dev)
+    # rows y - length // 2 .. y + length // 2 - 1, columns alike (utils.py:50-55: clip, then mask[y1:y2, x1:x2] = 0)
+    rows = torch.arange(h, device=dev).view(1, h)
+    cols = torch.arange(w, device=dev).view(1, w)
+    inside_rows = (rows >= y - length // 2) & (rows < y + length // 2)
+    inside_cols = (cols >= x - length // 2) & (cols < x + length // 2)
+    square = (inside_rows.view(n, 1, h, 1) & inside_cols.view(n, 1, 1, w))
+    return images.masked_fill_(square, 0.0)
+
+
 class DeviceBatches:
     """Images (uint8 NHWC) and labels (int64) of one split, held on `device` (default: GPU when there is one)."""
 
@@ -105,10 +128,14 @@ class DeviceBatches:
         idx = torch.randperm(len(self), generator=generator, device=generator.device)[:batch_size]
         return self.batch(idx.to(self.labels.device), generator, augment)
 
-    def batch(self, idx: torch.Tensor, generator: torch.Generator,
-              augment: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-        """The images at ``idx``, augmented with draws from ``generator`` (if ``augment``), normalised."""
+    def batch(self, idx: torch.Tensor, generator: torch.Generator, augment: bool = True,
+              cutout_length: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The images at ``idx``, augmented with draws from ``generator`` (if ``augment``: random crop and flip, then
+        after normalisation :func:`cutout` of ``cutout_length`` when it is set), normalised."""
         images = self.images.index_select(0, idx)  # whole-row copies: 16x faster on CPU than self.images[idx]
         if augment:
             images = random_crop_flip(images, generator)
-        return to_float_normalized(images), self.labels.index_select(0, idx)
+        images = to_float_normalized(images)
+        if augment and cutout_length:
+            images = cutout(images, generator, cutout_length)
+        return images, self.labels.index_select(0, idx)

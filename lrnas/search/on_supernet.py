@@ -20,7 +20,7 @@ from lrnas.benchmarks import GroundTruthError
 from lrnas.evaluation.ranking import supernet_accuracies
 from lrnas.seeding import stream_seed
 
-from . import run_search, top_k_by_probability
+from . import run_search
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def search_supernet(super_net, algorithm, space, benchmark, metric: str, search_
     run's: the search draws from its own stream of it, never the training sampler's."""
     top_k = search_cfg.top_k
     if algorithm.differentiable:
-        ranked = top_k_by_probability(algorithm.op_probabilities(), space.OPS, top_k)
+        ranked = algorithm.most_probable(top_k)
         method, score_name, evaluated = "argmax of the learned op distribution", "probability", ranked
     else:
         bar = tqdm(total=search_cfg.candidates, desc=f"{search_cfg.name} search", unit="arch", leave=False)

@@ -107,3 +107,56 @@ def fair_paths(rng: random.Random) -> list[Arch]:
     """
     permutations = [rng.sample(OPS, len(OPS)) for _ in range(NUM_EDGES)]
     return [tuple(permutation[m] for permutation in permutations) for m in range(len(OPS))]
+
+
+# --- What lrnas needs beyond the encoding: super-net, ground truth, relaxation, config rules -----------------------
+SUPERNET = "lrnas.supernets.nb201:NB201SuperNet"
+HAMMING = True  # landmarks=hamming walks these edges (lrnas.landmarks.selection)
+# The relaxation of the differentiable algorithms: one row of op weights per edge, one column per op.
+RELAXED_OPS = OPS
+RELAXED_EDGES = EDGES
+
+
+def load_benchmark(table: str | None):
+    """The shipped table of all 15,625 cells (it is the whole space: no other table is needed)."""
+    if table is not None:
+        raise ValueError(f"space.table={table!r}: NB201 ships the ground truth of every cell; leave it unset")
+    from lrnas.benchmarks.nb201 import load_nb201  # here: the benchmark module imports this one
+
+    return load_nb201()
+
+
+def most_probable(probabilities, k: int, edge_weights=None) -> list[tuple[Arch, float]]:
+    """The ``k`` most probable cells under independent per-edge op distributions, the argmax first (every edge is
+    kept, so PC-DARTS's ``edge_weights`` do not change the choice)."""
+    from lrnas.search.differentiable import top_k_by_probability
+
+    return top_k_by_probability(probabilities, OPS, k)
+
+
+def derive_arch(probabilities, edge_weights=None) -> Arch:
+    return most_probable(probabilities, 1)[0][0]
+
+
+def config_rules(rules) -> dict:
+    """Rules for this space's own keys; ``rules`` is lrnas.validation (its Rule makers)."""
+    from lrnas.supernets.nb201 import CELL_TYPES
+
+    return {"space.supernet.cell_type": rules.one_of(CELL_TYPES), "space.supernet.bn_affine": rules.flag()}
+
+
+def check_config(values: dict, rules) -> None:
+    """The authors' partial-channel cell is PC-DARTS's, at its fixed K."""
+    from lrnas.supernets.nb201_partial import PARTIAL_CHANNELS
+
+    algorithm = values["algorithm"]
+    if (values["space"].get("supernet") or {}).get("cell_type") != "partial_channel":
+        return
+    if algorithm["name"] != "pcdarts":
+        raise rules.invalid("space.supernet.cell_type", "partial_channel",
+                            f"per_edge or op_on_node with algorithm={algorithm['name']} (the partial-channel cell is "
+                            "the authors' PC-DARTS cell: use algorithm=pcdarts)")
+    if algorithm["partial_channels"] != PARTIAL_CHANNELS:
+        raise rules.invalid("algorithm.partial_channels", algorithm["partial_channels"],
+                            f"{PARTIAL_CHANNELS} with space.supernet.cell_type=partial_channel (the authors' cell "
+                            f"fixes K = {PARTIAL_CHANNELS})")

@@ -13,6 +13,9 @@ worst to best), which ``lrnas train landmarks=file landmarks.path=...`` reads as
                     resumes from it), result.json once done (a rerun skips it)
     landmarks.csv   written by whichever job finds every result.json present
     summary.json    with ground truth (NB201, NB101): Kendall tau of the built accuracies against it
+
+A space that ships no ground truth (DARTS, unless ``space.table`` names one) has no table to choose landmarks from:
+``landmarks=random`` then draws them with the space's own sampler, and the summary has no tau.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import csv
 import json
 import logging
 import os
+import random
 import zlib
 from pathlib import Path
 
@@ -39,13 +43,15 @@ from ..records import atomic_write, git_revision, save_json
 from ..resume import run_job, stop_on_signals
 from ..seeding import stream_seed
 from ..spaces import get_space
-from ..validation import CONFIG_DIR, MAX_SEED, ConfigError, integer, invalid, non_negative, optional
+from ..validation import CONFIG_DIR, MAX_SEED, ConfigError, integer, invalid, non_negative, optional, positive
 from .training import build_network, train_standalone
 
 log = logging.getLogger(__name__)
 
 LANDMARKS_FILE = "landmarks.csv"
-COLUMNS = ("arch", "accuracy", "recipe", "epochs", "seed", "data", "wall_s")  # landmarks.csv, in this order
+# landmarks.csv, in this order; params_m: the network's parameter count as it is tested, in millions (empty for
+# results written before it was recorded)
+COLUMNS = ("arch", "accuracy", "recipe", "epochs", "seed", "data", "wall_s", "params_m")
 CHOOSING = ("random", "fixed", "hamming")  # landmarks methods that choose architectures to build
 
 
@@ -62,7 +68,8 @@ def build(cfg: DictConfig) -> Path | None:
         check_recipe_builds(cfg.standalone, space.parse_arch(archs[0]))
     identity = build_identity(cfg)
     claim(out, {**identity, "archs": archs},
-          summary={"ground_truth": cfg.space.ground_truth, "references": list(cfg.standalone.get("references", []))})
+          summary={"ground_truth": cfg.space.get("ground_truth"),
+                   "references": list(cfg.standalone.get("references", []))})
     indices = range(len(archs)) if only is None else [only]
     todo = [i for i in indices if not (result_path(out, i)).exists()]
     log.info("building %d %s landmarks in %s with recipe %s: %d to do, %d done", len(indices), cfg.space.name, out,
@@ -89,7 +96,13 @@ def check_build_config(cfg: DictConfig) -> None:
     recipe = cfg.standalone
     columns = [*recipe.get("references", []), *([recipe.column] if "column" in recipe else [])]
     if columns:
-        metrics = load_benchmark(cfg.space.name, cfg.space.get("table")).metrics
+        benchmark = load_benchmark(cfg.space.name, cfg.space.get("table"))
+        if benchmark is None:
+            key = "standalone.column" if "column" in recipe else "standalone.references"
+            raise ConfigError(f"{key}: space={cfg.space.name} ships no ground-truth table to read "
+                              f"{', '.join(map(str, columns))} from; train a recipe (standalone={cfg.space.name}) or "
+                              "give space.table=PATH")
+        metrics = benchmark.metrics
         for column in columns:
             if column not in metrics:
                 key = "standalone.column" if column == recipe.get("column") else "standalone.references"
@@ -98,7 +111,8 @@ def check_build_config(cfg: DictConfig) -> None:
         return
     for key, rule in {"epochs": integer(1), "batch_size": integer(1), "eval_batch_size": integer(1),
                       "train_images": optional(integer(1)), "test_images": optional(integer(1)),
-                      "min_lr": non_negative()}.items():
+                      "min_lr": non_negative(), "cutout": optional(integer(1)),
+                      "auxiliary_weight": optional(non_negative()), "grad_clip": optional(positive())}.items():
         if not rule.accepts(recipe.get(key)):
             raise invalid(f"standalone.{key}", recipe.get(key), rule.allowed)
 
@@ -147,8 +161,34 @@ def choose_archs(cfg: DictConfig, space) -> list[str]:
     from ..train import choose_landmarks  # the same choice a run makes, so a built file can stand in for the table
 
     benchmark = load_benchmark(cfg.space.name, cfg.space.get("table"))
+    if benchmark is None:
+        return sample_archs(cfg, space)
     plain = draw_eval_sample(benchmark, cfg.eval.num_archs, cfg.eval.sample_seed, set(), cfg.space.ground_truth)
     return [lm.arch for lm in choose_landmarks(cfg, benchmark, space, reserved=set(plain.archs))]
+
+
+def sample_archs(cfg: DictConfig, space) -> list[str]:
+    """For a space without ground truth: ``landmarks.num_landmarks`` distinct architectures from the space's sampler
+    (``landmarks.seed``, or the run seed's landmarks stream), in the order drawn."""
+    method, count = cfg.landmarks.method, cfg.landmarks.num_landmarks
+    if method != "random":
+        raise ConfigError(f"landmarks={method} chooses by ground truth, and space={cfg.space.name} ships none; use "
+                          "landmarks=random, build.archs=PATH, or space.table=PATH")
+    if not integer(2).accepts(count):
+        raise invalid("landmarks.num_landmarks", count, integer(2).allowed)
+    seed = stream_seed(cfg.seed, "landmarks") if cfg.landmarks.get("seed") is None else cfg.landmarks.seed
+    rng = random.Random(seed)
+    archs: list[str] = []
+    seen: set[str] = set()
+    for _ in range(1000 * count):  # a space with fewer distinct architectures than asked for ends the loop
+        arch = space.format_arch(space.sample_arch(rng))
+        if arch not in seen:
+            seen.add(arch)
+            archs.append(arch)
+            if len(archs) == count:
+                return archs
+    raise ConfigError(f"landmarks.num_landmarks={count}: {1000 * count} draws from space={cfg.space.name} gave "
+                      f"only {len(archs)} distinct architectures")
 
 
 def read_arch_list(path: Path, check_arch) -> list[str]:
@@ -219,7 +259,15 @@ def lookup(cfg: DictConfig, arch: str) -> dict:
     accuracy = float(benchmark.accuracies([arch], cfg.standalone.column)[0])
     return {"accuracy": accuracy, "recipe": cfg.standalone.name,
             "epochs": benchmark.training_epochs(cfg.standalone.column), "seed": None,
-            "data": describe_data_config(cfg), "wall_s": 0.0}
+            "data": describe_data_config(cfg), "wall_s": 0.0, "params_m": table_params_m(benchmark, arch)}
+
+
+def table_params_m(benchmark, arch: str) -> float | None:
+    """The table's parameter count (millions) of the network it trained, or None for a table without one."""
+    try:
+        return float(benchmark.params([arch])[0])
+    except (AttributeError, KeyError, GroundTruthError):
+        return None
 
 
 class Trainer:
@@ -275,7 +323,7 @@ def gather(out: Path) -> Path | None:
         with open(tmp, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(COLUMNS)
-            writer.writerows([repr(r[c]) if c == "accuracy" else r[c] for c in COLUMNS] for r in results)
+            writer.writerows([repr(r[c]) if c == "accuracy" else r.get(c) for c in COLUMNS] for r in results)
 
     atomic_write(out / LANDMARKS_FILE, write)
     summary = summarise(manifest, results)
@@ -290,6 +338,10 @@ def summarise(manifest: dict, results: list[dict]) -> dict:
     try:
         benchmark = load_benchmark(manifest["space"], manifest["table"])
     except (ValueError, GroundTruthError):  # a space without ground truth: nothing to compare with
+        benchmark = None
+    if benchmark is None or manifest.get("ground_truth") is None:
+        summary["ground_truth"] = None
+        summary["note"] = f"space {manifest['space']} has no ground truth here (no table shipped or given): no tau"
         return summary
     known = []
     for result in results:  # NB101's shipped table holds 36% of the cells: compare on those it has
@@ -316,6 +368,8 @@ def describe_summary(summary: dict) -> str:
             for key, value in summary.items() if key.startswith("kendall_tau_vs_")]
     references = [f"{key.replace('_kendall_tau_vs_', ' vs ')}: {value:.3f}"
                   for key, value in summary.items() if "_kendall_tau_vs_" in key and value is not None]
+    if summary.get("ground_truth", "") is None:
+        return "; no ground truth to rank them against"
     if not taus:
         return ""
     text = (f"; Kendall tau of the built accuracies over the {summary['num_with_ground_truth']} of these archs with "

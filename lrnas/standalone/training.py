@@ -4,6 +4,18 @@ A recipe names the network and the optimizer by ``_target_`` (so a user's own cl
 a per-step cosine from the optimizer's ``lr`` to ``min_lr``, ``epochs`` over ``train_images`` images with random crop
 and flip, then top-1 on the test images with BN's running statistics (``net.eval()``), as a normally trained network
 is scored. ``lrnas.standalone.build`` runs one of these per landmark.
+
+Optional recipe keys (absent = off; conf/standalone/darts.yaml sets them all):
+
+    cutout: LENGTH          cutout of a LENGTH x LENGTH square per training image (lrnas.data.augment.cutout)
+    auxiliary_weight: W     a network that returns (logits, aux_logits) in training mode is trained on
+                            loss(logits) + W * loss(aux_logits); 0 or absent ignores aux_logits
+    grad_clip: G            clip the gradients' total 2-norm to G before each step
+
+and two optional methods of the network: ``start_epoch(epoch, epochs)`` is called before each epoch (0-based ``epoch``,
+also when a training resumes inside it), e.g. for a drop-path schedule; ``eval_parameter_count()`` is the parameter
+count reported as ``params_m`` (default: every trainable parameter), e.g. without an auxiliary head. The network's own
+random draws (drop path, dropout) come from torch's global generator, whose state each checkpoint holds.
 """
 from __future__ import annotations
 
@@ -61,7 +73,8 @@ def train_standalone(recipe, arch, train: DeviceBatches, test_images: torch.Tens
     def save() -> None:
         save_checkpoint(checkpoint, {"fingerprint": fingerprint, "net": net.state_dict(),
                                      "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                                     "generator": generator.get_state(), "position": vars(position)})
+                                     "generator": generator.get_state(), "position": vars(position),
+                                     "global_rng": global_rng_state(device)})
 
     if checkpoint.exists():
         # On the CPU: a generator's state must be a CPU tensor; load_state_dict moves the rest to the device.
@@ -74,23 +87,39 @@ def train_standalone(recipe, arch, train: DeviceBatches, test_images: torch.Tens
         scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"])
         position = Position(**state["position"])
+        if "global_rng" in state:  # absent in checkpoints written before networks drew from it
+            set_global_rng_state(device, state["global_rng"])
 
     criterion = torch.nn.CrossEntropyLoss()
+    cutout_length = recipe.get("cutout")
+    auxiliary_weight = recipe.get("auxiliary_weight") or 0.0
+    grad_clip = recipe.get("grad_clip")
+    start_epoch = getattr(net, "start_epoch", None)
     for epoch in range(position.epochs_done + 1, recipe.epochs + 1):
         started = time.perf_counter()
         if position.order is None:
             position.order = train.epoch_order(generator).cpu()
+        if start_epoch is not None:
+            start_epoch(epoch - 1, recipe.epochs)  # 0-based, as DARTS's train.py:97-100 ramps drop path
         net.train()
         bar = tqdm(total=steps_per_epoch, initial=position.step, desc=f"{describe} epoch {epoch}/{recipe.epochs}",
                    unit="step", leave=False, dynamic_ncols=True)
         losses, hits = [], []  # per step since the last host sync, on the device
         while position.step < steps_per_epoch:
             start = position.step * recipe.batch_size
-            images, labels = train.batch(position.order[start:start + recipe.batch_size].to(device), generator)
+            images, labels = train.batch(position.order[start:start + recipe.batch_size].to(device), generator,
+                                         cutout_length=cutout_length)
             logits = net(images)
+            aux_logits = None
+            if isinstance(logits, tuple):  # (logits, aux_logits): a network with an auxiliary head
+                logits, aux_logits = logits
             loss = criterion(logits, labels)
+            if aux_logits is not None and auxiliary_weight:
+                loss = loss + auxiliary_weight * criterion(aux_logits, labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
             optimizer.step()
             scheduler.step()
             position.step += 1
@@ -117,7 +146,30 @@ def train_standalone(recipe, arch, train: DeviceBatches, test_images: torch.Tens
     started = time.perf_counter()
     accuracy = test_accuracy(net, test_images, test_labels, recipe.eval_batch_size)
     return {"accuracy": accuracy, "epochs": recipe.epochs, "history": position.history,
-            "wall_s": round(position.elapsed_s + time.perf_counter() - started, 1)}
+            "wall_s": round(position.elapsed_s + time.perf_counter() - started, 1),
+            "params_m": round(parameter_count(net) / 1e6, 6)}
+
+
+def parameter_count(net: torch.nn.Module) -> int:
+    """The parameters of the network as it is tested: ``net.eval_parameter_count()`` where the network defines it
+    (DARTS: without the auxiliary head), else every trainable parameter (NB101: its count, without the frozen
+    placeholders)."""
+    count = getattr(net, "eval_parameter_count", None)
+    return int(count()) if count is not None else sum(p.numel() for p in net.parameters() if p.requires_grad)
+
+
+def global_rng_state(device: torch.device) -> dict:
+    """torch's global generators (the CPU's and, on a GPU, the device's): where a network's drop path draws."""
+    state = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_global_rng_state(device: torch.device, state: dict) -> None:
+    torch.set_rng_state(state["cpu"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
 
 
 def add_steps(position: Position, losses: list[torch.Tensor], hits: list[torch.Tensor], where: str) -> None:
@@ -139,6 +191,11 @@ def add_steps(position: Position, losses: list[torch.Tensor], hits: list[torch.T
 def test_accuracy(net: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int) -> float:
     """Top-1 (%) with BN's running statistics, as a trained network is tested."""
     net.eval()
-    correct = sum(int((net(images[i:i + batch_size]).argmax(1) == labels[i:i + batch_size]).sum())
+    correct = sum(int((logits_of(net(images[i:i + batch_size])).argmax(1) == labels[i:i + batch_size]).sum())
                   for i in range(0, len(labels), batch_size))
     return 100 * correct / len(labels)
+
+
+def logits_of(output) -> torch.Tensor:
+    """A network's logits, also from one that returns ``(logits, aux_logits)`` in eval mode (as DARTS's own does)."""
+    return output[0] if isinstance(output, tuple) else output

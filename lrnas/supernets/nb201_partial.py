@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from lrnas.spaces.nb201 import EDGES, NUM_EDGES, OPS, Arch, InvalidArch
+from lrnas.supernets import shuffle_index
 from lrnas.supernets.nb201 import OUTPUT_NODE, SearchCell, _op_modules
 
 PARTIAL_CHANNELS = 4  # K, fixed in the authors' cell (search_cells.py:310)
@@ -30,13 +31,6 @@ class _Zero(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.zeros_like(x)
-
-
-def shuffle_index(channels: int, groups: int) -> torch.Tensor:
-    """The channel order of the authors' ``channel_shuffle(x, groups)`` (search_cells.py:14-28): output channel
-    ``i * groups + g`` is input channel ``g * channels // groups + i``. As an index it works in any memory format."""
-    per_group = channels // groups
-    return torch.arange(channels).view(groups, per_group).t().reshape(-1)
 
 
 class PartialChannelSearchCell(SearchCell):

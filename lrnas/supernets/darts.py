@@ -1,0 +1,258 @@
+"""DARTS search network (quark0/darts cnn/model_search.py) as a weight-sharing super-net over the DARTS cell space.
+
+A stem (3x3 conv to 3C, BN), ``3N + 2`` cells (DARTS: 8) with reduction cells at 1/3 and 2/3 of the depth (widths
+double there), global average pooling and a linear classifier. Every cell holds one module per (edge, op): a
+normal cell's edge ``source -> node`` with op ``o`` trains the same weights for every architecture that has that
+input, so weights are shared per (cell, edge, op). Ops are DARTS's search ops (operations.py, ``affine=False``, pools
+followed by BN as in model_search.py MixedOp); as elsewhere in lrnas, BN keeps no running statistics.
+
+- ``forward(x, arch)``: the single path of a genotype: each node sums its two ops, the cell concatenates nodes 2..5.
+- ``forward_mixed(x, op_weights, ...)``: the relaxation of PC-DARTS and GDAS over ``RELAXED_EDGES`` x
+  ``RELAXED_OPS`` (``none`` included), on the same modules.
+- ``partial_channels=K`` builds PC-DARTS's cells (Xu et al. 2020; yuhuixu1993/PC-DARTS model_search.py MixedOp,
+  k = 4): every op works on the first C/K channels of its edge, the rest pass by (max-pooled on a reduction edge),
+  then the channels are shuffled in K groups. ``forward(x, arch)`` is then the one-hot forward through those cells:
+  an edge the genotype does not use still passes its C - C/K channels on, as in PC-DARTS's own super-net.
+
+    >>> import random, torch
+    >>> from lrnas.spaces import darts
+    >>> net = DARTSSuperNet(C=4, N=1)
+    >>> net(torch.randn(2, 3, 32, 32), darts.sample_arch(random.Random(0))).shape
+    torch.Size([2, 10])
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lrnas.spaces.darts import CELL_EDGES, CELL_TYPES, NODES, OPS, RELAXED_OPS, Arch, check_arch
+from lrnas.supernets import shuffle_index
+
+STEM_MULTIPLIER = 3  # model_search.py Network: stem_multiplier=3
+
+
+def _bn(channels: int, affine: bool = False) -> nn.BatchNorm2d:
+    return nn.BatchNorm2d(channels, affine=affine, track_running_stats=False)
+
+
+def _relu_conv_bn(c_in: int, c_out: int, kernel: int, stride: int = 1, padding: int = 0) -> nn.Sequential:
+    return nn.Sequential(nn.ReLU(inplace=False), nn.Conv2d(c_in, c_out, kernel, stride, padding, bias=False),
+                         _bn(c_out))
+
+
+def _dil_conv(c: int, kernel: int, stride: int, padding: int, dilation: int) -> nn.Sequential:
+    """operations.py DilConv: ReLU, depthwise (dilated) conv, pointwise conv, BN."""
+    return nn.Sequential(nn.ReLU(inplace=False),
+                         nn.Conv2d(c, c, kernel, stride, padding, dilation=dilation, groups=c, bias=False),
+                         nn.Conv2d(c, c, 1, bias=False), _bn(c))
+
+
+def _sep_conv(c: int, kernel: int, stride: int, padding: int) -> nn.Sequential:
+    """operations.py SepConv: two DilConv-like stages (dilation 1), the first with the stride."""
+    return nn.Sequential(*_dil_conv(c, kernel, stride, padding, 1), *_dil_conv(c, kernel, 1, padding, 1))
+
+
+class FactorizedReduce(nn.Module):
+    """operations.py FactorizedReduce: ReLU, two stride-2 1x1 convs on offset grids, concatenated, BN."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        if c_out % 2:
+            raise ValueError(f"FactorizedReduce needs an even width, got {c_out}")
+        self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
+        self.conv_2 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
+        self.bn = _bn(c_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(x)
+        return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
+
+
+def make_op(op: str, c: int, stride: int) -> nn.Module:
+    """One DARTS search op at width ``c`` (operations.py OPS with affine=False; pools + BN as in MixedOp)."""
+    if op == "max_pool_3x3":
+        return nn.Sequential(nn.MaxPool2d(3, stride, padding=1), _bn(c))
+    if op == "avg_pool_3x3":
+        return nn.Sequential(nn.AvgPool2d(3, stride, padding=1, count_include_pad=False), _bn(c))
+    if op == "skip_connect":
+        return nn.Identity() if stride == 1 else FactorizedReduce(c, c)
+    if op == "sep_conv_3x3":
+        return _sep_conv(c, 3, stride, 1)
+    if op == "sep_conv_5x5":
+        return _sep_conv(c, 5, stride, 2)
+    if op == "dil_conv_3x3":
+        return _dil_conv(c, 3, stride, 2, 2)
+    if op == "dil_conv_5x5":
+        return _dil_conv(c, 5, stride, 4, 2)
+    raise ValueError(f"unknown DARTS op {op!r}; valid: {', '.join(OPS)}")
+
+
+class SearchCell(nn.Module):
+    """One DARTS cell with every op on every edge; ``kind`` says which genotype cell (normal/reduce) it runs."""
+
+    def __init__(self, c_prev_prev: int, c_prev: int, c: int, reduction: bool, reduction_prev: bool,
+                 partial_channels: int = 1):
+        super().__init__()
+        self.kind = CELL_TYPES[int(reduction)]
+        self.preprocess0 = FactorizedReduce(c_prev_prev, c) if reduction_prev else _relu_conv_bn(c_prev_prev, c, 1)
+        self.preprocess1 = _relu_conv_bn(c_prev, c, 1)
+        self.partial = partial_channels
+        self.part = c // partial_channels
+        strides = [2 if reduction and source < 2 else 1 for _, source in CELL_EDGES]
+        self.edges = nn.ModuleList(nn.ModuleDict({op: make_op(op, self.part, stride) for op in OPS})
+                                   for stride in strides)
+        self.strides = strides
+        if partial_channels > 1:
+            # PC-DARTS MixedOp: the channels the ops do not see bypass them, max-pooled where the edge has stride 2.
+            self.bypass = nn.MaxPool2d(2, 2)
+            self.register_buffer("shuffle", shuffle_index(c, partial_channels), persistent=False)
+
+    def _states(self, s0: torch.Tensor, s1: torch.Tensor) -> list[torch.Tensor]:
+        return [self.preprocess0(s0), self.preprocess1(s1)]
+
+    def _finish_edge(self, e: int, x: torch.Tensor, mixed: torch.Tensor | None) -> torch.Tensor | None:
+        """A partial-channel edge: cat(the ops' output, the bypassed channels), shuffled; else the ops' output."""
+        if self.partial == 1:
+            return mixed
+        rest = x[:, self.part:]
+        rest = self.bypass(rest) if self.strides[e] == 2 else rest
+        if mixed is None:  # only "none" ran: zeros where the ops' output would be
+            mixed = torch.zeros_like(rest[:, : self.part])
+        return torch.cat([mixed, rest], dim=1).index_select(1, self.shuffle)
+
+    def _ops_input(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.partial == 1 else x[:, : self.part]
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor, cell) -> torch.Tensor:
+        """The genotype cell ``cell`` (8 (op, source) pairs); pairs sharing a source sum on that edge."""
+        read = self._inputs_read(cell)
+        states = [self.preprocess0(s0) if 0 in read else None, self.preprocess1(s1) if 1 in read else None]
+        for i, node in enumerate(NODES):
+            pairs = cell[2 * i: 2 * i + 2]
+            total = None
+            sources = [s for _, s in pairs]
+            edges = (range(node) if self.partial > 1 else dict.fromkeys(sources))  # PC: every edge passes channels
+            for source in edges:
+                e = CELL_EDGES.index((node, source))
+                x = states[source]
+                ops = [self.edges[e][op](self._ops_input(x)) for op, s in pairs if s == source]
+                y = self._finish_edge(e, x, sum(ops[1:], ops[0]) if ops else None)
+                total = y if total is None else total + y
+            states.append(total)
+        return torch.cat(states[2:], dim=1)
+
+    def forward_mixed(self, s0: torch.Tensor, s1: torch.Tensor, op_weights: torch.Tensor,
+                      edge_weights: torch.Tensor | None, selected: list[int] | None) -> torch.Tensor:
+        """Edge e outputs ``sum_k op_weights[e, k] * op_k(x)`` (``none`` adds zeros), or only op ``selected[e]``
+        (GDAS: the other weights, 0 in value under the straight-through estimator, are added as scalars so their
+        gradient reaches alpha); scaled by ``edge_weights[e]`` if given (PC-DARTS's edge normalisation)."""
+        states = self._states(s0, s1)
+        for node in NODES:
+            total = None
+            for source in range(node):
+                e = CELL_EDGES.index((node, source))
+                x, weights = states[source], op_weights[e]
+                inputs = self._ops_input(x)
+                if selected is not None:
+                    k = selected[e]
+                    y = weights[k] * self._run_op(e, k, inputs) + (weights.sum() - weights[k])
+                else:
+                    y = sum(w * self.edges[e][op](inputs) for w, op in zip(weights[1:], OPS, strict=True))
+                y = self._finish_edge(e, x, y)
+                if edge_weights is not None:
+                    y = edge_weights[e] * y
+                total = y if total is None else total + y
+            states.append(total)
+        return torch.cat(states[2:], dim=1)
+
+    def _run_op(self, e: int, k: int, x: torch.Tensor) -> torch.Tensor:
+        if RELAXED_OPS[k] == "none":
+            return torch.zeros_like(x[:, :, :: self.strides[e], :: self.strides[e]])
+        return self.edges[e][RELAXED_OPS[k]](x)
+
+    def _inputs_read(self, cell) -> set[int]:
+        """The cell inputs (0, 1) a genotype cell reads; a partial-channel cell passes every edge's channels on."""
+        return {0, 1} if self.partial > 1 else {source for _, source in cell} & {0, 1}
+
+    def path_modules(self, cell) -> list[nn.Module]:
+        """The modules ``forward(..., cell)`` runs."""
+        read = self._inputs_read(cell)
+        preprocess = [module for i, module in enumerate((self.preprocess0, self.preprocess1)) if i in read]
+        return preprocess + [self.edges[CELL_EDGES.index((NODES[i // 2], source))][op]
+                             for i, (op, source) in enumerate(cell)]
+
+
+class DARTSSuperNet(nn.Module):
+    """Super-net over the DARTS space: C is the first cells' width, N the normal cells per stage (DARTS: C=16, N=2,
+    8 cells). ``amp=True`` runs forwards under bf16 autocast."""
+
+    def __init__(self, C: int = 16, N: int = 2, num_classes: int = 10, channels_last: bool | None = None,
+                 amp: bool = False, partial_channels: int = 1):
+        super().__init__()
+        if C % (2 * partial_channels):
+            raise ValueError(f"the DARTS super-net needs C divisible by 2 x partial_channels={partial_channels} "
+                             f"(FactorizedReduce halves the ops' width), got C={C}")
+        self.amp, self.partial_channels = amp, partial_channels
+        layers = 3 * N + 2
+        c_stem = STEM_MULTIPLIER * C
+        self.stem = nn.Sequential(nn.Conv2d(3, c_stem, 3, padding=1, bias=False), _bn(c_stem, affine=True))
+        c_prev_prev, c_prev, c = c_stem, c_stem, C
+        cells, reduction_prev = [], False
+        for i in range(layers):
+            reduction = i in (layers // 3, 2 * layers // 3)  # model_search.py Network: reductions at 1/3 and 2/3
+            c = 2 * c if reduction else c
+            cells.append(SearchCell(c_prev_prev, c_prev, c, reduction, reduction_prev, partial_channels))
+            c_prev_prev, c_prev, reduction_prev = c_prev, len(NODES) * c, reduction
+        self.cells = nn.ModuleList(cells)
+        self.classifier = nn.Linear(c_prev, num_classes)
+        # channels_last by default, except for partial-channel cells: on CPU (torch 2.13) the backward of their
+        # channel-sliced channels_last convs crashed ("double free or corruption") or hung.
+        if partial_channels == 1 if channels_last is None else channels_last:
+            self.to(memory_format=torch.channels_last)
+
+    def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
+        normal, reduce = arch
+        genotype = {"normal": normal, "reduce": reduce}
+        return self._run(x, lambda cell, s0, s1: cell(s0, s1, genotype[cell.kind]))
+
+    def forward_mixed(self, x: torch.Tensor, op_weights: torch.Tensor, edge_weights: torch.Tensor | None = None,
+                      selected: list[int] | None = None, partial_channels: int = 1,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+        """The relaxation: ``op_weights`` has one row per ``RELAXED_EDGES`` entry (normal cell's 14, then reduction
+        cell's) and one column per ``RELAXED_OPS``. ``partial_channels`` must be the K the net was built with
+        (``space.supernet.partial_channels`` follows ``algorithm.partial_channels``); ``generator`` is unused: PC-DARTS
+        takes the first C/K channels."""
+        if partial_channels != self.partial_channels:
+            raise ValueError(f"this super-net was built with partial_channels={self.partial_channels}, not "
+                             f"{partial_channels}")
+        half = len(CELL_EDGES)
+        rows = {"normal": slice(0, half), "reduce": slice(half, 2 * half)}
+
+        def run_cell(cell, s0, s1):
+            part = rows[cell.kind]
+            return cell.forward_mixed(s0, s1, op_weights[part], None if edge_weights is None else edge_weights[part],
+                                      None if selected is None else selected[part])
+
+        return self._run(x, run_cell)
+
+    def _run(self, x: torch.Tensor, run_cell) -> torch.Tensor:
+        if self.partial_channels > 1:
+            x = x.contiguous()  # see __init__: the channels_last batches would make every activation channels_last
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            s0 = s1 = self.stem(x)
+            for cell in self.cells:
+                s0, s1 = s1, run_cell(cell, s0, s1)
+            return self.classifier(s1.mean((2, 3))).float()
+
+    def path_parameters(self, arch: Arch) -> list[nn.Parameter]:
+        """Parameters on ``arch``'s path: stem, classifier, preprocessing and the ops its cells run (PC-DARTS cells
+        run no other weights: an unused edge only passes channels by)."""
+        normal, reduce = check_arch(arch)
+        genotype = {"normal": normal, "reduce": reduce}
+        modules = [self.stem, self.classifier]
+        for cell in self.cells:
+            modules += cell.path_modules(genotype[cell.kind])
+        return list(dict.fromkeys(p for module in modules for p in module.parameters()))
+
+    def parameter_count(self, arch: Arch) -> int:
+        return sum(p.numel() for p in self.path_parameters(arch))
