@@ -7,7 +7,7 @@ ARGS ?=
 .PHONY: help install test train smoke bench lint format table mutation clean \
 	table-nb201 table-nb101 ablation-landmarks ablation-lambda ablation-schedule ablation-penalty ablation-selection ablation-pairs \
 	table-nb201-cpu table-nb101-cpu ablation-landmarks-cpu ablation-lambda-cpu ablation-schedule-cpu ablation-penalty-cpu ablation-selection-cpu ablation-pairs-cpu \
-	landmarks-nb201-cpu landmark-fidelity-cpu
+	landmarks-nb201-cpu landmark-fidelity-cpu darts-cpu
 
 # ----- paper tables and ablations: conf/sweep/<name>.yaml, run by a Hydra launcher, then `lrnas report` -----
 # DATA: CIFAR-10 (data.root); empty = conf/data/cifar10.yaml's. LAUNCHER: basic (one run after another) | joblib
@@ -159,6 +159,13 @@ landmark-fidelity-cpu: ## experiment=cpu_landmark with 200-epoch vs NB201's 12-e
 	$(call sweep,landmark_fidelity_cpu)
 	$(call sweep,landmark_fidelity_plain_cpu)
 	$(call report,landmark-fidelity-cpu,landmark_fidelity_plain_cpu landmark_fidelity_cpu)
+
+DARTS_CPU := outputs/darts-cpu
+darts-cpu: ## space=darts: build 30 DARTS landmarks with standalone=darts_cpu, then experiment=cpu_darts with 10 of them as landmarks and without, ranking the other 20 (measured 18 min on a 2-core CPU)
+	$(BIN)/lrnas landmarks build space=darts standalone=darts_cpu landmarks.num_landmarks=30 build.out=$(DARTS_CPU)/landmarks $(if $(DATA),data.root=$(DATA)) $(ARGS)
+	$(BIN)/lrnas train experiment=cpu_darts space.table=$(DARTS_CPU)/landmarks/landmarks.csv hydra.run.dir=$(DARTS_CPU)/runs/landmarks $(if $(DATA),data.root=$(DATA)) $(ARGS)
+	$(BIN)/lrnas train experiment=cpu_darts space.table=$(DARTS_CPU)/landmarks/landmarks.csv landmarks=none regularizer=none hydra.run.dir=$(DARTS_CPU)/runs/plain $(if $(DATA),data.root=$(DATA)) $(ARGS)
+	$(BIN)/lrnas report $(DARTS_CPU)/runs --out docs/results/darts-cpu
 
 clean: ## remove caches and build artefacts (keeps outputs/ and .venv)
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache mutants

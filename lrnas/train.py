@@ -14,6 +14,7 @@ import random
 import shutil
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -27,7 +28,7 @@ from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 
 from .algorithms import build_algorithm
-from .benchmarks import load_benchmark
+from .benchmarks import GroundTruthError, load_benchmark
 from .data import (
     DeviceBatches,
     default_cache_dir,
@@ -38,7 +39,7 @@ from .data import (
     write_synthetic_cifar10,
 )
 from .evaluation.ranking import EvalSample, draw_eval_sample, evaluate_ranking
-from .landmarks import Landmark, LandmarkRegularizer, landmarks_from_config, save_landmarks
+from .landmarks import Landmark, LandmarkFileError, LandmarkRegularizer, landmarks_from_config, save_landmarks
 from .landmarks.refinement import as_landmarks, refine_landmarks, refinement_epochs
 from .records import save_checkpoint, save_csv, save_json, save_run_info
 from .resume import (
@@ -102,8 +103,24 @@ def choose_landmarks(cfg: DictConfig, benchmark, space, reserved: set[str]) -> l
     cells) outside the evaluation sample ``reserved``."""
     archs = [arch for arch in benchmark.landmark_pool if arch not in reserved]
     pool = pd.Series(benchmark.accuracies(archs, cfg.space.ground_truth), index=archs)
-    return landmarks_from_config(cfg.landmarks, pool, stream_seed(cfg.seed, "landmarks"),
-                                 validate_arch=space.parse_arch, resolve_path=to_absolute_path)
+    landmarks = landmarks_from_config(cfg.landmarks, pool, stream_seed(cfg.seed, "landmarks"),
+                                      validate_arch=space.parse_arch, resolve_path=to_absolute_path)
+    # A file may write a network another way than the table does (DARTS: a node's inputs in either order; NB101: an
+    # isomorphic cell): under the table's string it is kept out of the evaluation sample, which compares strings.
+    keyed = [Landmark(table_key(benchmark, lm.arch), lm.accuracy) for lm in landmarks]
+    repeated = [arch for arch, count in Counter(lm.arch for lm in keyed).items() if count > 1]
+    if repeated:
+        raise LandmarkFileError(f"{cfg.landmarks.get('path')}: {repeated[0]!r} is listed more than once (written "
+                                "differently); expected each architecture once")
+    return keyed
+
+
+def table_key(benchmark, arch: str) -> str:
+    """The table's string for ``arch`` (any valid form of it), or ``arch`` itself if the table lacks it."""
+    try:
+        return benchmark.table["arch_str"].iloc[benchmark.index_of(arch)]
+    except GroundTruthError:
+        return arch
 
 
 @dataclass

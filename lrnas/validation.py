@@ -204,7 +204,8 @@ def validate_config(cfg: DictConfig) -> None:
     for key, rule in SCHEMA.items():
         _check_rule(values, key, rule)
     space = get_space(values["space"]["name"])
-    for key, rule in space.config_rules(sys.modules[__name__]).items():  # the space's own keys (space.supernet.*)
+    own_rules = getattr(space, "config_rules", lambda rules: {})(sys.modules[__name__])
+    for key, rule in own_rules.items():  # the space's own keys (space.supernet.*)
         _check_rule(values, key, if_defined(rule))
     _check_relations(values)
 

@@ -105,8 +105,9 @@ def test_first_load_is_fast_and_cached():
 def test_registry():
     assert load_benchmark("nb201") is load_nb201()
     assert load_benchmark("nb101") is load_nb101()
-    with pytest.raises(ValueError, match="unknown benchmark 'darts'; valid benchmarks are nb101, nb201"):
-        load_benchmark("darts")
+    assert load_benchmark("darts") is None  # it ships none: space.table gives one
+    with pytest.raises(ValueError, match="space='nb999' is unknown; valid: darts, nb101, nb201"):
+        load_benchmark("nb999")
 
 
 @pytest.mark.parametrize("content", [None, b"not gzip", gzip.compress(b"index,arch_str\n0,x\n"), b"\x1f\x8b\x08"])

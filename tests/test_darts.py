@@ -134,7 +134,10 @@ def test_gdas_selected_forward_equals_the_single_path_and_reaches_every_weight()
     out = net.forward_mixed(x, weights, selected=selected)
     torch.testing.assert_close(out, net(x, arch), rtol=1e-5, atol=1e-5)
     out.sum().backward()
-    assert weights.grad.abs().sum(1).gt(0).all()  # every edge's weights get a gradient (straight-through)
+    # Only the selected weight of each edge is used (GDAS's DARTS cell), unselected "none" edges included.
+    used = torch.zeros_like(weights, dtype=torch.bool)
+    used[range(len(selected)), selected] = True
+    assert not weights.grad[~used].any() and weights.grad[used].any()
 
 
 def test_path_parameters_are_exactly_those_a_single_path_trains():
@@ -184,6 +187,7 @@ def test_config_rules_come_from_the_space(tmp_path):
         preflight(["space=nb101", "algorithm=gdas"])
     assert preflight(["space=darts", f"space.table={table}", "algorithm=pcdarts", "landmarks=random",
                       "landmarks.num_landmarks=10", "eval.num_archs=20"]) == 1
+    assert preflight(["experiment=cpu_darts", f"space.table={table}"]) == 1  # 10 landmarks + 20 ranked = 30 rows
     assert get_space("darts").SUPERNET.endswith("DARTSSuperNet")
 
 
@@ -224,3 +228,31 @@ def test_differentiable_algorithms_search_the_darts_relaxation(tmp_path, algorit
     derived = darts.parse_arch(metrics["final"]["argmax_arch"])
     assert metrics["search"]["arch"] == darts.format_arch(derived)
     assert metrics["final"]["phase"] == "search" and metrics["final"]["kendall_tau"] is not None
+
+
+def written_swapped(arch) -> str:
+    """``arch`` in DARTS notation with each node's two inputs in the other order: a valid, non-canonical string."""
+    cells = [[pair for i in range(0, 8, 2) for pair in reversed(cell[i:i + 2])] for cell in arch]
+    return (f"Genotype(normal={cells[0]!r}, normal_concat=[2, 3, 4, 5], reduce={cells[1]!r}, "
+            "reduce_concat=[2, 3, 4, 5])")
+
+
+def test_file_landmarks_written_another_way_are_the_tables_architectures(tmp_path):
+    from lrnas.landmarks import LandmarkFileError
+    from lrnas.train import choose_landmarks
+
+    table = load_benchmark("darts", str(write_table(tmp_path / "table.csv", 30)))
+    chosen = [darts.parse_arch(arch) for arch in table.archs[:3]]
+    assert all(written_swapped(arch) not in table.archs for arch in chosen)
+    path = tmp_path / "landmarks.csv"
+    frame = pd.DataFrame({"arch": [written_swapped(a) for a in chosen], "accuracy": [70.0, 60.0, 80.0]})
+    frame.to_csv(path, index=False)
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["space=darts", "landmarks=file", f"landmarks.path={path}"])
+    landmarks = choose_landmarks(cfg, table, darts, reserved=set())
+    # Under the table's strings, worst to best: so the evaluation sample (which compares strings) leaves them out.
+    assert [lm.arch for lm in landmarks] == [table.archs[i] for i in (1, 0, 2)]
+    twice = pd.DataFrame({"arch": [written_swapped(chosen[0]), table.archs[0]], "accuracy": [1.0, 2.0]})
+    twice.to_csv(path, index=False)
+    with pytest.raises(LandmarkFileError, match="listed more than once"):
+        choose_landmarks(cfg, table, darts, reserved=set())

@@ -103,8 +103,8 @@ class Differentiable(Algorithm):
     def name_path(self, path) -> str:
         if not isinstance(path, torch.Tensor):  # a SPOS warm-up step's sampled architecture
             return self.space.format_arch(path)
-        one_hot = F.one_hot(path.cpu(), len(self.space.RELAXED_OPS)).double().numpy()
-        return f"{self.space.format_arch(self.space.derive_arch(one_hot))} (the argmax of the relaxed super-net)"
+        arch = self.most_probable(1)[0][0]  # the step's path is the relaxation; name what it derives to now
+        return f"{self.space.format_arch(arch)} (derived from the relaxed super-net)"
 
     def op_probabilities(self) -> np.ndarray:
         """One row per relaxed edge, one column per relaxed op: the softmax of alpha the search derives from."""
@@ -118,9 +118,6 @@ class Differentiable(Algorithm):
         """The ``k`` best architectures the space derives from the learned weights (NB201: per-edge argmax first;
         DARTS: its two strongest inputs per node), each with its score."""
         return self.space.most_probable(self.op_probabilities(), k, self.edge_strengths())
-
-    def argmax_arch(self) -> tuple:
-        return self.most_probable(1)[0][0]
 
     def describe(self) -> dict:
         arch, score = self.most_probable(1)[0]

@@ -1,13 +1,15 @@
 """PC-DARTS (Xu et al., ICLR 2020): DARTS with partial-channel connections and edge normalisation.
 
-Every edge mixes all ops with ``softmax(alpha[e])`` on a random 1/K of its input channels (K =
-``algorithm.partial_channels``) and passes the rest through; node j sums its incoming edges weighted by
-``softmax(beta)`` over those edges. Weights train on the training half; alpha and beta train first-order with Adam
-on the held-out half, after a weights-only warm-up (``algorithm.warmup_fraction`` of the epochs; 15 of 50 in the
-paper). ``algorithm.edge_normalization=false`` drops beta (the authors' NB201 landmark code has none); with
-``space.supernet.cell_type=partial_channel`` the ops run on the first 1/K channels with a channel shuffle, as the
-authors' cell (``lrnas/supernets/nb201_partial.py``). See ``differentiable.py`` for the phases and for how landmarks
-and ranking use discrete forwards.
+Every edge mixes all ops with ``softmax(alpha[e])`` on 1/K of its input channels (K = ``algorithm.partial_channels``)
+and passes the rest through; node j sums its incoming edges weighted by ``softmax(beta)`` over those edges. Which
+channels is the space's super-net's choice: on DARTS (``lrnas/supernets/darts.py``) and NB201's
+``space.supernet.cell_type=partial_channel`` (the authors' cell, ``lrnas/supernets/nb201_partial.py``) the first C/K
+followed by a channel shuffle, as PC-DARTS; NB201's other cells a random C/K per edge and step. Weights train on the
+training half; alpha and beta train first-order with Adam on the held-out half, after a weights-only warm-up
+(``algorithm.warmup_fraction`` of the epochs; 15 of 50 in the paper). ``algorithm.edge_normalization=false`` drops
+beta (the authors' NB201 landmark code has none). The search derives architectures with the space's
+``most_probable``, weighing edges by beta. See ``differentiable.py`` for the phases and for how landmarks and ranking
+use discrete forwards.
 
     lrnas train algorithm=pcdarts experiment=smoke
 """

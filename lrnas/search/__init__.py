@@ -9,7 +9,8 @@
     (50, 10)
 
 Sampling-based algorithms use ``run_search`` (``search=evolution`` or ``search=random``); differentiable ones read
-their best architectures off the op distribution with :func:`top_k_by_probability`.
+their best architectures off the op distribution with the space's ``most_probable`` (NB201's is
+:func:`top_k_by_probability`).
 """
 from __future__ import annotations
 

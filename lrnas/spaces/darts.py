@@ -198,7 +198,7 @@ def mutate(arch: Arch, rng: random.Random, prob: float) -> Arch:
 
 def _mutate_pair(pair: Pair, node: int, rng: random.Random, prob: float) -> Pair:
     op, source = pair
-    if rng.random() < prob and node > 1:
+    if rng.random() < prob:
         source = rng.choice([s for s in range(node) if s != source])
     if rng.random() < prob:
         op = rng.choice([o for o in OPS if o != op])

@@ -143,9 +143,10 @@ class SearchCell(nn.Module):
 
     def forward_mixed(self, s0: torch.Tensor, s1: torch.Tensor, op_weights: torch.Tensor,
                       edge_weights: torch.Tensor | None, selected: list[int] | None) -> torch.Tensor:
-        """Edge e outputs ``sum_k op_weights[e, k] * op_k(x)`` (``none`` adds zeros), or only op ``selected[e]``
-        (GDAS: the other weights, 0 in value under the straight-through estimator, are added as scalars so their
-        gradient reaches alpha); scaled by ``edge_weights[e]`` if given (PC-DARTS's edge normalisation)."""
+        """Edge e outputs ``sum_k op_weights[e, k] * op_k(x)`` (``none`` adds zeros), or only
+        ``op_weights[e, k] * op_k(x)`` for ``k = selected[e]`` (GDAS's DARTS cell, D-X-Y/AutoDL-Projects
+        lib/models/cell_searchs/search_cells.py ``MixedOp.forward_gdas``; alpha's other entries get their gradient
+        through the softmax); scaled by ``edge_weights[e]`` if given (PC-DARTS's edge normalisation)."""
         states = self._states(s0, s1)
         for node in NODES:
             total = None
@@ -155,7 +156,7 @@ class SearchCell(nn.Module):
                 inputs = self._ops_input(x)
                 if selected is not None:
                     k = selected[e]
-                    y = weights[k] * self._run_op(e, k, inputs) + (weights.sum() - weights[k])
+                    y = weights[k] * self._run_op(e, k, inputs)
                 else:
                     y = sum(w * self.edges[e][op](inputs) for w, op in zip(weights[1:], OPS, strict=True))
                 y = self._finish_edge(e, x, y)
