@@ -38,18 +38,6 @@ class DARTSTable(TableBenchmark):
         self._archs: list[str] = table["arch_str"].tolist()
         self._position = {arch: i for i, arch in enumerate(self._archs)}
 
-    @property
-    def archs(self) -> list[str]:
-        return list(self._archs)
-
-    @property
-    def eval_pool(self) -> list[str]:
-        return list(self._archs)
-
-    @property
-    def landmark_pool(self) -> list[str]:
-        return list(self._archs)
-
     def training_epochs(self, metric: str) -> int:
         """How long the networks behind ``metric`` trained: the table's ``epochs`` column, when it has one value."""
         epochs = self.table["epochs"].unique() if "epochs" in self.table else []

@@ -96,11 +96,6 @@ class NB101Benchmark(TableBenchmark):
         return cls(table, Path(path))
 
     @property
-    def archs(self) -> list[str]:
-        """Every cell of the table as a pruned arch string, in table (hash) order."""
-        return list(self._archs)
-
-    @property
     def eval_pool(self) -> list[str]:
         """The cells an evaluation sample is drawn from: the ``full`` rows, a uniform sample of the whole space, so
         Kendall tau on a sample of them is unbiased (the rest of the shipped table over-represents sub-spaces)."""

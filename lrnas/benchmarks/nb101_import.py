@@ -179,17 +179,25 @@ def import_nb101(tfrecord: str | os.PathLike, out: str | os.PathLike = "nb101_fu
     with a one-line message before anything is written.
     """
     tfrecord, out = Path(tfrecord), Path(out)
-    if tfrecord.is_dir():
-        raise NB101ImportError(f"{tfrecord} is a directory; give the .tfrecord file in it")
-    if not tfrecord.is_file():
-        raise NB101ImportError(f"{tfrecord}: no such file; download the official file from {OFFICIAL_URL}")
-    if out.is_dir():
-        raise NB101ImportError(f"output {out} is a directory; give a file name such as {out / 'nb101_full.csv.gz'}")
-    if out.exists() and not force:
-        raise NB101ImportError(f"output {out} already exists; pass --force to overwrite it")
+    check_paths(tfrecord, out, force, NB101ImportError, "the .tfrecord file",
+                f"download the official file from {OFFICIAL_URL}", "nb101_full.csv.gz")
     table, summary = build_table(tfrecord, progress)
     write_table(table, out)
     return replace(summary, out=out)
+
+
+def check_paths(source: Path, out: Path, force: bool, error: type[ValueError], what: str, where: str,
+                example: str) -> None:
+    """One line (``error``) unless ``source`` is a file and ``out`` may be written: ``what`` names the file a folder
+    given as ``source`` should hold, ``where`` says where to get it, ``example`` is an output file name."""
+    if source.is_dir():
+        raise error(f"{source} is a directory; give {what} in it")
+    if not source.is_file():
+        raise error(f"{source}: no such file; {where}")
+    if out.is_dir():
+        raise error(f"output {out} is a directory; give a file name such as {out / example}")
+    if out.exists() and not force:
+        raise error(f"output {out} already exists; pass --force to overwrite it")
 
 
 def write_table(table: pd.DataFrame, out: Path) -> None:

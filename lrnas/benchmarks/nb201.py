@@ -66,21 +66,6 @@ class NB201Benchmark(TableBenchmark):
             ) from None
         return cls(table)
 
-    @property
-    def archs(self) -> list[str]:
-        """All 15,625 official arch strings in NB201 index order."""
-        return list(self._archs)
-
-    @property
-    def eval_pool(self) -> list[str]:
-        """The archs an evaluation sample is drawn from: all of them (the table is the whole space)."""
-        return list(self._archs)
-
-    @property
-    def landmark_pool(self) -> list[str]:
-        """The archs landmarks are drawn from, once the evaluation sample is removed: all of them."""
-        return list(self._archs)
-
     @staticmethod
     def training_epochs(metric: str) -> int:
         """How long NB201 trained the networks behind ``metric``: 12 epochs for ``cifar10_test_12ep``, else 200."""

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lrnas.benchmarks.nb101_import import write_table
+from lrnas.benchmarks.nb101_import import check_paths, write_table
 from lrnas.spaces import darts
 
 OFFICIAL_URL = "https://dl.fbaipublicfiles.com/nds/data.zip"
@@ -244,14 +244,8 @@ def import_nds(json_path: str | os.PathLike, out: str | os.PathLike = DEFAULT_OU
     the file, the entry and what is wrong before anything is written.
     """
     path, out = Path(json_path), Path(out)
-    if path.is_dir():
-        raise NDSImportError(f"{path} is a directory; give the DARTS.json file in it")
-    if not path.is_file():
-        raise NDSImportError(f"{path}: no such file; NDS's DARTS.json is in {OFFICIAL_URL} (nds_data/DARTS.json)")
-    if out.is_dir():
-        raise NDSImportError(f"output {out} is a directory; give a file name such as {out / DEFAULT_OUT}")
-    if out.exists() and not force:
-        raise NDSImportError(f"output {out} already exists; pass --force to overwrite it")
+    check_paths(path, out, force, NDSImportError, "the DARTS.json file",
+                f"NDS's DARTS.json is in {OFFICIAL_URL} (nds_data/DARTS.json)", DEFAULT_OUT)
     table, summary = build_table(path)
     write_table(table, out)
     return f"{summary} Wrote {out}."

@@ -31,6 +31,22 @@ class TableBenchmark:
 
     metrics: tuple[str, ...] = ()
     table: pd.DataFrame
+    _archs: list[str]  # the table's arch strings, in row order
+
+    @property
+    def archs(self) -> list[str]:
+        """Every architecture of the table, in row order."""
+        return list(self._archs)
+
+    @property
+    def eval_pool(self) -> list[str]:
+        """The archs an evaluation sample is drawn from: all of the table's, unless a benchmark says otherwise."""
+        return list(self._archs)
+
+    @property
+    def landmark_pool(self) -> list[str]:
+        """The archs landmarks are drawn from, once the evaluation sample is removed: all of the table's."""
+        return list(self._archs)
 
     def index_of(self, arch) -> int:
         raise NotImplementedError
