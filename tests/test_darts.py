@@ -124,7 +124,7 @@ def test_single_path_equals_the_full_relaxed_forward_with_one_hot_weights(partia
         torch.testing.assert_close(fast, full, rtol=1e-5, atol=1e-5)
 
 
-def test_gdas_selected_forward_equals_the_single_path_and_reaches_every_weight():
+def test_gdas_selected_forward_equals_the_single_path_and_uses_only_the_selected_weights():
     torch.manual_seed(0)
     net = DARTSSuperNet(C=4, N=1)
     x = torch.randn(4, 3, 16, 16)
