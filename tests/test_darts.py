@@ -45,6 +45,7 @@ def test_genotype_notation_round_trips_and_is_canonical():
     (darts.EXAMPLE.replace("('dil_conv_3x3', 2)", "('dil_conv_3x3', 5)"), "reads state 5; node 5 can read states 0..4"),
     (darts.EXAMPLE.replace("reduce_concat=[2, 3, 4, 5]", "reduce_concat=[4, 5]"), "concatenates nodes"),
     ("Genotype(normal=[", "syntax error"),
+    ("Genotype([], normal=[])", "field normal is given twice"),
     ("nor_conv_3x3", "must read Genotype("),
 ])
 def test_malformed_genotypes_get_one_line_saying_why(text, reason):

@@ -75,7 +75,11 @@ def parse_arch(arch_str: str) -> Arch:
     fields = ("normal", "normal_concat", "reduce", "reduce_concat")
     if len(call.args) > len(fields):
         raise InvalidArch(f"{arch_str!r}: Genotype takes {len(fields)} fields, got {len(call.args)} positional ones")
-    values = dict(zip(fields, call.args, strict=False)) | {k.arg: k.value for k in call.keywords}
+    values = dict(zip(fields, call.args, strict=False))
+    twice = [k.arg for k in call.keywords if k.arg in values]
+    if twice:
+        raise InvalidArch(f"{arch_str!r}: Genotype field {twice[0]} is given twice")
+    values |= {k.arg: k.value for k in call.keywords}
     unknown = set(values) - set(fields)
     if unknown or len(values) != len(fields):
         raise InvalidArch(f"{arch_str!r}: Genotype needs exactly the fields {', '.join(fields)}"
