@@ -1,5 +1,6 @@
 """The DARTS space: genotype notation, sampling and evolution operators, the super-net's two forwards, DARTS's
 derivation, the table it ranks against, and training runs of SPOS, PC-DARTS and GDAS on it."""
+import doctest
 import json
 import random
 
@@ -26,6 +27,12 @@ def archs(count, seed=0):
         arch = darts.sample_arch(rng)
         found[darts.format_arch(arch)] = arch
     return list(found.values())
+
+
+def test_docstring_examples_run():
+    import lrnas.supernets.darts
+
+    assert doctest.testmod(darts).failed == 0 and doctest.testmod(lrnas.supernets.darts).failed == 0
 
 
 def test_genotype_notation_round_trips_and_is_canonical():

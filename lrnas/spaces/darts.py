@@ -12,7 +12,7 @@ equal networks have equal strings. The string form is DARTS's own ``Genotype`` n
     >>> darts.parse_arch(darts.format_arch(arch)) == arch
     True
     >>> darts.format_arch(arch)[:42]
-    "Genotype(normal=[('avg_pool_3x3', 0), ('ma"
+    "Genotype(normal=[('dil_conv_5x5', 1), ('di"
 
 Sources are drawn with replacement, so both inputs of a node may come from the same state: the authors' sampler
 (kcyu2014/nas-landmarkreg nasws/cnn/search_space/darts/genotype.py, ``random_cell``: ``np.random.choice(..., replace=
