@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -11,3 +12,17 @@ def isolated_cache(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     monkeypatch.setenv("LRNAS_CACHE", str(cache))
     return cache
+
+
+def assert_import_keeps_its_output_without_force(args: list[str], out: Path) -> None:
+    """``lrnas <args>`` (a `bench import` that wrote ``out``) run again: refused in one line, ``out`` untouched; with
+    --force it runs."""
+    from lrnas.cli import cli
+
+    before = out.stat().st_mtime_ns
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.output == f"error: output {out} already exists; pass --force to overwrite it\n"
+    assert out.stat().st_mtime_ns == before
+    result = CliRunner().invoke(cli, [*args, "--force"])
+    assert result.exit_code == 0, result.output

@@ -62,7 +62,14 @@ def test_malformed_genotypes_get_one_line_saying_why(text, reason):
 
 
 def test_space_size_and_evolution_operators():
-    # Per node an unordered pair of (op, source) items, repeats allowed: C(7n + 1, 2) for n = 2..5 earlier states.
+    # Count the distinct canonical forms of each node's two inputs (the cell's count is their product).
+    per_node = []
+    for i, node in enumerate(darts.NODES):
+        items = [(op, source) for op in darts.OPS for source in range(node)]
+        pairs = {darts._canonical([*[("skip_connect", 0)] * (2 * i), a, b, *[("skip_connect", 0)] * (6 - 2 * i)])
+                 for a in items for b in items}
+        per_node.append(len(pairs))
+    assert per_node == [105, 231, 406, 630]
     assert darts.NUM_CELLS == 105 * 231 * 406 * 630 and darts.NUM_ARCHS == darts.NUM_CELLS ** 2
     rng = random.Random(0)
     for parent in archs(30):

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import assert_import_keeps_its_output_without_force
 
 from lrnas.benchmarks import tfrecord
 from lrnas.benchmarks.nb101_import import COLUMNS, import_nb101, parse_record
@@ -269,14 +270,7 @@ def test_cli_imports_and_refuses_to_overwrite(official, tmp_path):
     assert result.exit_code == 0, result.output
     assert out.exists() and f"3 cells, 3 repeats each; wrote {out}" in result.output
 
-    before = out.stat().st_mtime_ns
-    result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 2
-    assert result.output == f"error: output {out} already exists; pass --force to overwrite it\n"
-    assert out.stat().st_mtime_ns == before
-
-    result = CliRunner().invoke(cli, [*args, "--force"])
-    assert result.exit_code == 0, result.output
+    assert_import_keeps_its_output_without_force(args, out)
 
 
 def test_cli_default_output(official, tmp_path, monkeypatch):

@@ -15,6 +15,7 @@ import random
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import assert_import_keeps_its_output_without_force
 
 from lrnas.benchmarks.nds_import import COLUMNS, import_nds
 from lrnas.cli import cli
@@ -168,14 +169,7 @@ def test_cli_imports_and_refuses_to_overwrite(official, tmp_path):
     assert result.output.endswith(f"Wrote {out}.\n") and result.output.count("\n") == 1
     assert len(_read(out)) == 5
 
-    before = out.stat().st_mtime_ns
-    result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 2
-    assert result.output == f"error: output {out} already exists; pass --force to overwrite it\n"
-    assert out.stat().st_mtime_ns == before
-
-    result = CliRunner().invoke(cli, [*args, "--force"])
-    assert result.exit_code == 0, result.output
+    assert_import_keeps_its_output_without_force(args, out)
 
 
 def test_cli_default_output(official, tmp_path, monkeypatch):

@@ -55,13 +55,12 @@ class NDSImportError(ValueError):
 class Genotype:
     """Every kept run of one genotype."""
 
-    first: str  # the entry that brought it
     setup: str  # the network and training setup besides the cell: only runs with the same one are repeats
     params: float
     flops: float
     epochs: int
     accuracies: list[float] = field(default_factory=list)
-    seeds: dict[int, str] = field(default_factory=dict)  # rng_seed -> entry
+    seeds: set[int] = field(default_factory=set)
 
 
 def _number(value) -> bool:
@@ -182,13 +181,13 @@ def build_table(path: Path) -> tuple[pd.DataFrame, str]:
         if isinstance(arch, str):
             outside[arch] += 1
             continue
-        seen = genotypes.setdefault(arch, Genotype(where, setup, params, flops, epochs))
+        seen = genotypes.setdefault(arch, Genotype(setup, params, flops, epochs))
         if seen.setup != setup:
             other_setup += 1
         elif seed in seen.seeds:
             duplicates += 1
         else:
-            seen.seeds[seed] = where
+            seen.seeds.add(seed)
             seen.accuracies.append(accuracy)
     if not genotypes:
         raise NDSImportError(f"{path}: none of its {len(entries):,} entries is a cell of lrnas's DARTS space "

@@ -239,9 +239,12 @@ def fair_paths(rng: random.Random) -> list[Arch]:
 
 # --- The relaxation (PC-DARTS, GDAS) --------------------------------------------------------------------------------
 
+_ROW = {edge: row for row, edge in enumerate(RELAXED_EDGES)}
+
+
 def edge_index(cell: str, node: int, source: int) -> int:
     """The row of ``RELAXED_EDGES`` (and of the op weights) of edge ``source -> node`` in cell type ``cell``."""
-    return RELAXED_EDGES.index(((cell, node), source))
+    return _ROW[(cell, node), source]
 
 
 def candidate_nodes(probabilities) -> list[list[tuple[tuple[Pair, Pair], float]]]:

@@ -259,15 +259,7 @@ def lookup(cfg: DictConfig, arch: str) -> dict:
     accuracy = float(benchmark.accuracies([arch], cfg.standalone.column)[0])
     return {"accuracy": accuracy, "recipe": cfg.standalone.name,
             "epochs": benchmark.training_epochs(cfg.standalone.column), "seed": None,
-            "data": describe_data_config(cfg), "wall_s": 0.0, "params_m": table_params_m(benchmark, arch)}
-
-
-def table_params_m(benchmark, arch: str) -> float | None:
-    """The table's parameter count (millions) of the network it trained, or None for a table without one."""
-    try:
-        return float(benchmark.params([arch])[0])
-    except (AttributeError, KeyError, GroundTruthError):
-        return None
+            "data": describe_data_config(cfg), "wall_s": 0.0, "params_m": float(benchmark.params([arch])[0])}
 
 
 class Trainer:

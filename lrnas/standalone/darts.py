@@ -6,7 +6,9 @@ Each cell preprocesses its two inputs (the outputs of the two previous cells) to
 the sum of two ops on earlier states, and concatenates the four nodes. Sources: quark0/darts at commit f276dd3
 (cnn/model.py, cnn/operations.py, cnn/utils.py); the landmark authors' copy, kcyu2014/nas-landmarkreg
 nasws/cnn/search_space/darts/model.py, is the same network. Every BN has a scale and shift (``OPS[name](C, stride,
-True)``, model.py:37) and tracks running statistics for test time. Nothing here is shared with the super-nets.
+True)``, model.py:37) and tracks running statistics for test time. The ops are the super-net's
+(``lrnas.supernets.darts.make_op`` with ``search=False``), as DARTS's model.py and model_search.py share
+operations.py; nothing else is shared with the super-net.
 
 In training mode the network returns ``(logits, aux_logits)`` when it has the auxiliary head, logits otherwise; in
 eval mode it returns logits. ``lrnas.standalone.training`` weighs the auxiliary loss by the recipe's
@@ -23,78 +25,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lrnas.supernets.darts import FactorizedReduce, make_op, relu_conv_bn
+
 Pair = tuple[str, int]
 Arch = tuple[tuple[Pair, ...], tuple[Pair, ...]]  # (normal, reduce), as lrnas.spaces.darts parses it
-
-
-class ReLUConvBN(nn.Sequential):
-    """ReLU, conv, BN (operations.py:22-33)."""
-
-    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int):
-        super().__init__(nn.ReLU(inplace=False), nn.Conv2d(c_in, c_out, kernel, stride, padding, bias=False),
-                         nn.BatchNorm2d(c_out))
-
-
-class SepConv(nn.Sequential):
-    """Two stacked ReLU, depthwise conv, pointwise conv, BN; only the first has the stride (operations.py:50-66)."""
-
-    def __init__(self, channels: int, kernel: int, stride: int, padding: int):
-        super().__init__(
-            nn.ReLU(inplace=False),
-            nn.Conv2d(channels, channels, kernel, stride, padding, groups=channels, bias=False),
-            nn.Conv2d(channels, channels, 1, bias=False),
-            nn.BatchNorm2d(channels),
-            nn.ReLU(inplace=False),
-            nn.Conv2d(channels, channels, kernel, 1, padding, groups=channels, bias=False),
-            nn.Conv2d(channels, channels, 1, bias=False),
-            nn.BatchNorm2d(channels))
-
-
-class DilConv(nn.Sequential):
-    """ReLU, dilated depthwise conv, pointwise conv, BN (operations.py:35-47)."""
-
-    def __init__(self, channels: int, kernel: int, stride: int, padding: int, dilation: int):
-        super().__init__(
-            nn.ReLU(inplace=False),
-            nn.Conv2d(channels, channels, kernel, stride, padding, dilation=dilation, groups=channels, bias=False),
-            nn.Conv2d(channels, channels, 1, bias=False),
-            nn.BatchNorm2d(channels))
-
-
-class FactorizedReduce(nn.Module):
-    """Halve the resolution: ReLU, two stride-2 1x1 convs to C_out/2 each, the second on the input shifted by one
-    pixel, concatenated, BN (operations.py:90-104)."""
-
-    def __init__(self, c_in: int, c_out: int):
-        super().__init__()
-        if c_out % 2:
-            raise ValueError(f"FactorizedReduce needs an even number of output channels, got {c_out}")
-        self.relu = nn.ReLU(inplace=False)
-        self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
-        self.conv_2 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
-        self.bn = nn.BatchNorm2d(c_out)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.relu(x)
-        return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
-
-
-def make_op(name: str, channels: int, stride: int) -> nn.Module:
-    """One DARTS op on ``channels`` channels (operations.py:4-20; affine BN, model.py:37)."""
-    if name == "max_pool_3x3":
-        return nn.MaxPool2d(3, stride=stride, padding=1)
-    if name == "avg_pool_3x3":
-        return nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
-    if name == "skip_connect":  # an identity, or at stride 2 a FactorizedReduce (operations.py:8)
-        return nn.Identity() if stride == 1 else FactorizedReduce(channels, channels)
-    if name in ("sep_conv_3x3", "sep_conv_5x5"):
-        kernel = int(name[-1])
-        return SepConv(channels, kernel, stride, kernel // 2)
-    if name in ("dil_conv_3x3", "dil_conv_5x5"):  # dilation 2, padding 2 and 4 (operations.py:12-13)
-        kernel = int(name[-1])
-        return DilConv(channels, kernel, stride, 2 * (kernel // 2), 2)
-    raise ValueError(f"{name!r} is not a DARTS op (the discrete cells use max_pool_3x3, avg_pool_3x3, skip_connect, "
-                     "sep_conv_3x3, sep_conv_5x5, dil_conv_3x3, dil_conv_5x5)")
 
 
 def drop_path(x: torch.Tensor, drop_prob: float) -> torch.Tensor:
@@ -113,12 +47,13 @@ class Cell(nn.Module):
 
     def __init__(self, pairs, c_prev_prev: int, c_prev: int, channels: int, reduction: bool, reduction_prev: bool):
         super().__init__()
-        self.preprocess0 = (FactorizedReduce(c_prev_prev, channels) if reduction_prev
-                            else ReLUConvBN(c_prev_prev, channels, 1, 1, 0))
-        self.preprocess1 = ReLUConvBN(c_prev, channels, 1, 1, 0)
+        self.preprocess0 = (FactorizedReduce(c_prev_prev, channels, search=False) if reduction_prev
+                            else relu_conv_bn(c_prev_prev, channels, search=False))
+        self.preprocess1 = relu_conv_bn(c_prev, channels, search=False)
         self.sources = [source for _, source in pairs]
         # In a reduction cell only the ops on the cell's inputs (states 0, 1) have stride 2 (model.py:36).
-        self.ops = nn.ModuleList(make_op(op, channels, 2 if reduction and source < 2 else 1) for op, source in pairs)
+        self.ops = nn.ModuleList(make_op(op, channels, 2 if reduction and source < 2 else 1, search=False)
+                                 for op, source in pairs)
         self.nodes = len(pairs) // 2
         self.multiplier = self.nodes  # channels out = nodes x C (model.py:32, genotype concat = every node)
 

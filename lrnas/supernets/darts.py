@@ -29,61 +29,73 @@ from lrnas.spaces.darts import CELL_EDGES, CELL_TYPES, NODES, OPS, RELAXED_OPS, 
 from lrnas.supernets import shuffle_index
 
 STEM_MULTIPLIER = 3  # model_search.py Network: stem_multiplier=3
+EDGE = {edge: e for e, edge in enumerate(CELL_EDGES)}  # (node, source) -> the cell's edge index
 
 
 def _bn(channels: int, affine: bool = False) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(channels, affine=affine, track_running_stats=False)
 
 
-def _relu_conv_bn(c_in: int, c_out: int, kernel: int, stride: int = 1, padding: int = 0) -> nn.Sequential:
+# DARTS's ops (operations.py), built either for the search network or for a stand-alone network: DARTS passes
+# affine=False to the search ops and affine=True to the evaluation ones (model_search.py MixedOp, model.py Cell).
+# ``search=True``: BN without affine parameters and, as in every lrnas super-net, without running statistics.
+# ``search=False``: DARTS's evaluation BN, affine and keeping running statistics for test time.
+def norm(channels: int, search: bool) -> nn.BatchNorm2d:
+    return _bn(channels) if search else nn.BatchNorm2d(channels)
+
+
+def relu_conv_bn(c_in: int, c_out: int, kernel: int = 1, stride: int = 1, padding: int = 0,
+                 search: bool = True) -> nn.Sequential:
+    """operations.py ReLUConvBN."""
     return nn.Sequential(nn.ReLU(inplace=False), nn.Conv2d(c_in, c_out, kernel, stride, padding, bias=False),
-                         _bn(c_out))
+                         norm(c_out, search))
 
 
-def _dil_conv(c: int, kernel: int, stride: int, padding: int, dilation: int) -> nn.Sequential:
+def _dil_conv(c: int, kernel: int, stride: int, padding: int, dilation: int, search: bool) -> nn.Sequential:
     """operations.py DilConv: ReLU, depthwise (dilated) conv, pointwise conv, BN."""
     return nn.Sequential(nn.ReLU(inplace=False),
                          nn.Conv2d(c, c, kernel, stride, padding, dilation=dilation, groups=c, bias=False),
-                         nn.Conv2d(c, c, 1, bias=False), _bn(c))
+                         nn.Conv2d(c, c, 1, bias=False), norm(c, search))
 
 
-def _sep_conv(c: int, kernel: int, stride: int, padding: int) -> nn.Sequential:
+def _sep_conv(c: int, kernel: int, stride: int, padding: int, search: bool) -> nn.Sequential:
     """operations.py SepConv: two DilConv-like stages (dilation 1), the first with the stride."""
-    return nn.Sequential(*_dil_conv(c, kernel, stride, padding, 1), *_dil_conv(c, kernel, 1, padding, 1))
+    return nn.Sequential(*_dil_conv(c, kernel, stride, padding, 1, search),
+                         *_dil_conv(c, kernel, 1, padding, 1, search))
 
 
 class FactorizedReduce(nn.Module):
     """operations.py FactorizedReduce: ReLU, two stride-2 1x1 convs on offset grids, concatenated, BN."""
 
-    def __init__(self, c_in: int, c_out: int):
+    def __init__(self, c_in: int, c_out: int, search: bool = True):
         super().__init__()
         if c_out % 2:
             raise ValueError(f"FactorizedReduce needs an even width, got {c_out}")
         self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
         self.conv_2 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
-        self.bn = _bn(c_out)
+        self.bn = norm(c_out, search)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.relu(x)
         return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
 
 
-def make_op(op: str, c: int, stride: int) -> nn.Module:
-    """One DARTS search op at width ``c`` (operations.py OPS with affine=False; pools + BN as in MixedOp)."""
-    if op == "max_pool_3x3":
-        return nn.Sequential(nn.MaxPool2d(3, stride, padding=1), _bn(c))
-    if op == "avg_pool_3x3":
-        return nn.Sequential(nn.AvgPool2d(3, stride, padding=1, count_include_pad=False), _bn(c))
+def make_op(op: str, c: int, stride: int, search: bool = True) -> nn.Module:
+    """One DARTS op at width ``c`` (operations.py OPS); the search network's pools are followed by BN (MixedOp)."""
+    if op in ("max_pool_3x3", "avg_pool_3x3"):
+        pool = (nn.MaxPool2d(3, stride, padding=1) if op == "max_pool_3x3"
+                else nn.AvgPool2d(3, stride, padding=1, count_include_pad=False))
+        return nn.Sequential(pool, norm(c, search)) if search else pool
     if op == "skip_connect":
-        return nn.Identity() if stride == 1 else FactorizedReduce(c, c)
+        return nn.Identity() if stride == 1 else FactorizedReduce(c, c, search)
     if op == "sep_conv_3x3":
-        return _sep_conv(c, 3, stride, 1)
+        return _sep_conv(c, 3, stride, 1, search)
     if op == "sep_conv_5x5":
-        return _sep_conv(c, 5, stride, 2)
+        return _sep_conv(c, 5, stride, 2, search)
     if op == "dil_conv_3x3":
-        return _dil_conv(c, 3, stride, 2, 2)
+        return _dil_conv(c, 3, stride, 2, 2, search)
     if op == "dil_conv_5x5":
-        return _dil_conv(c, 5, stride, 4, 2)
+        return _dil_conv(c, 5, stride, 4, 2, search)
     raise ValueError(f"unknown DARTS op {op!r}; valid: {', '.join(OPS)}")
 
 
@@ -94,8 +106,8 @@ class SearchCell(nn.Module):
                  partial_channels: int = 1):
         super().__init__()
         self.kind = CELL_TYPES[int(reduction)]
-        self.preprocess0 = FactorizedReduce(c_prev_prev, c) if reduction_prev else _relu_conv_bn(c_prev_prev, c, 1)
-        self.preprocess1 = _relu_conv_bn(c_prev, c, 1)
+        self.preprocess0 = FactorizedReduce(c_prev_prev, c) if reduction_prev else relu_conv_bn(c_prev_prev, c)
+        self.preprocess1 = relu_conv_bn(c_prev, c)
         self.partial = partial_channels
         self.part = c // partial_channels
         strides = [2 if reduction and source < 2 else 1 for _, source in CELL_EDGES]
@@ -133,7 +145,7 @@ class SearchCell(nn.Module):
             sources = [s for _, s in pairs]
             edges = (range(node) if self.partial > 1 else dict.fromkeys(sources))  # PC: every edge passes channels
             for source in edges:
-                e = CELL_EDGES.index((node, source))
+                e = EDGE[node, source]
                 x = states[source]
                 ops = [self.edges[e][op](self._ops_input(x)) for op, s in pairs if s == source]
                 y = self._finish_edge(e, x, sum(ops[1:], ops[0]) if ops else None)
@@ -151,7 +163,7 @@ class SearchCell(nn.Module):
         for node in NODES:
             total = None
             for source in range(node):
-                e = CELL_EDGES.index((node, source))
+                e = EDGE[node, source]
                 x, weights = states[source], op_weights[e]
                 inputs = self._ops_input(x)
                 if selected is not None:
@@ -179,7 +191,7 @@ class SearchCell(nn.Module):
         """The modules ``forward(..., cell)`` runs."""
         read = self._inputs_read(cell)
         preprocess = [module for i, module in enumerate((self.preprocess0, self.preprocess1)) if i in read]
-        return preprocess + [self.edges[CELL_EDGES.index((NODES[i // 2], source))][op]
+        return preprocess + [self.edges[EDGE[NODES[i // 2], source]][op]
                              for i, (op, source) in enumerate(cell)]
 
 
