@@ -61,5 +61,5 @@ def save_run_info(run_dir: Path, cfg: DictConfig, device: str, overrides: list[s
     save_json(
         run_dir / "run_info.json",
         {"seed": cfg.seed, "overrides": overrides, "git_revision": git_revision(), "device": device,
-         "torch": torch.__version__},
+         "torch": torch.__version__, "torch_threads": torch.get_num_threads()},
     )

@@ -335,9 +335,11 @@ def train_one_epoch(run: Run, epoch: int, progress: EpochProgress | None, stop: 
                                                       run.generators["data_order"], epoch, cfg.trainer.epochs,
                                                       progress, after_step)}
     if epoch in set(cfg.eval.at_epochs) | {cfg.trainer.epochs}:
+        evaluation_started = time.perf_counter()
         result = evaluate_ranking(run.super_net, run.space, run.sample, run.test_images, run.test_labels,
                                   cfg.eval.batch_size, cfg.eval.top_k, landmarks=run.current_landmarks)
-        row.update(result["metrics"])
+        # Evaluations are not part of training: a budget study subtracts them to plot tau against training time.
+        row.update(result["metrics"], eval_s=time.perf_counter() - evaluation_started)
         run.archs_table[f"supernet_acc_epoch{epoch}"] = result["supernet_accuracy"]
         save_csv(run.run_dir / "archs.csv", run.archs_table)
         if run.current_landmarks:  # for the scatter of super-net accuracy against ground truth (lrnas report)
