@@ -56,7 +56,7 @@ def train(overrides: tuple[str, ...]) -> None:
               help="Write report.md, report.csv and report.tex (the paper's table), runs.csv, history.csv and the "
                    "plots (PNG and PDF) into this folder.")
 def report(folders: tuple[Path, ...], csv_path: Path | None, out: Path | None) -> None:
-    """Tabulate finished runs under FOLDERS (default: outputs): per run, then mean, std and 95% CI over seeds.
+    """Tabulate finished runs under FOLDERS (default: outputs): per run, then mean, std and 95% interval over seeds.
 
     Runs that are not finished (unfinished, failed, or sweep jobs that never started) are listed, never averaged.
 
@@ -72,13 +72,13 @@ def report(folders: tuple[Path, ...], csv_path: Path | None, out: Path | None) -
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     summary = summarise(runs)
-    shown = [*runs.keys, "n", "kendall_tau_mean", "kendall_tau_std", "kendall_tau_ci95",
+    shown = [*runs.keys, "n", "kendall_tau_mean", "kendall_tau_std", "kendall_tau_ci_low", "kendall_tau_ci_high",
              *(column for column in summary if column.endswith("_mean") and column != "kendall_tau_mean")]
     # Columns: the config keys that differ between runs, then the metrics; "-" marks a value a run does not have.
     with pd.option_context("display.width", 250, "display.max_columns", None, "display.float_format", "{:.3f}".format):
         click.echo(runs.table.drop(columns=["run", "git_revision"]).to_string(index=False, na_rep="-"))
         click.echo("\nover seeds (Kendall tau on held-out, non-landmark archs; compare with param_count_kendall_tau; "
-                   "ci95: half-width of the 95% Student-t interval):")
+                   "ci_low/ci_high: 95% interval, Student's t on Fisher's z; none below 3 seeds):")
         click.echo(summary[shown].to_string(index=False, na_rep="-"))
     for entry in runs.left_out:
         click.echo(f"left out: {entry}", err=True)

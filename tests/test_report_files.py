@@ -5,38 +5,51 @@ import math
 import pandas as pd
 import pytest
 from omegaconf import OmegaConf
+from scipy.stats import kendalltau
 
-from lrnas.reporting.paper_table import method_labels, paper_summary, to_latex, to_markdown
+from lrnas.reporting.budget import budget_points, cheap_reference
+from lrnas.reporting.paper_table import describe_statistics, method_labels, paper_summary, to_latex, to_markdown
 from lrnas.reporting.plots import ablation, labelled_history, method_styles, pyplot, scatter, tau_vs_epoch
 from lrnas.reporting.runs import collect_runs
+from lrnas.reporting.statistics import interval
 from lrnas.reporting.write import write_report
 
 HISTORY_TAUS = {0: [0.0, 0.1], 1: [0.1, 0.2], 2: [0.2, 0.6]}  # seed -> tau at epochs 1, 2 (spos, no landmarks)
 
 
 def write_run(folder, seed, taus, algorithm="spos", regularizer="none", space="nb201", lam=10.0, num_landmarks=30,
-              finished=True, log=""):
-    """A run folder as `lrnas train` writes it: config.yaml, metrics.json with a history of evaluations, archs.csv."""
+              finished=True, log="", accuracy=None, final_scores=(20.0, 24.0, 22.0, 26.0), archs="abcd", epochs=None,
+              evaluated=None, epoch_s=60.0, eval_s=30.0):
+    """A run folder as `lrnas train` writes it: config.yaml, metrics.json with a history of evaluations, archs.csv
+    (``final_scores``: the super-net accuracies of ``archs`` at the last evaluation; ``accuracy``: their mean as
+    metrics.json records it, 30 + seed unless given; ``epochs``: trainer.epochs, when the test needs it; ``evaluated``:
+    the epochs with an evaluation, taking the ``taus`` in order (default: 1, 2, ...), each epoch taking ``epoch_s``
+    seconds to train and each evaluation ``eval_s``)."""
     folder.mkdir(parents=True)
     algo = {"name": algorithm, **({"tau_max": 10.0} if algorithm == "gdas" else {})}  # a key only GDAS has
     cfg = {"seed": seed, "space": {"name": space, "ground_truth": "cifar10_test"}, "algorithm": algo,
            "landmarks": {"method": "random" if regularizer == "landmark" else "none",
                          "num_landmarks": num_landmarks if regularizer == "landmark" else None},
            "regularizer": {"name": regularizer, "lam": lam if regularizer == "landmark" else None},
-           "eval": {"num_test_images": 500}}
+           "eval": {"num_test_images": 500}, **({"trainer": {"epochs": epochs}} if epochs else {})}
     OmegaConf.save(OmegaConf.create(cfg), folder / "config.yaml")
     history = [{"epoch": epoch, "sample_size": 4, "kendall_tau": tau, "param_count_kendall_tau": 0.6,
                 "sparse_kendall_tau": tau / 2, "param_count_sparse_kendall_tau": 0.5, "spearman_rho": tau,
-                "param_count_spearman_rho": 0.7, "mean_supernet_accuracy": 30.0 + seed,
+                "param_count_spearman_rho": 0.7,
+                "mean_supernet_accuracy": 30.0 + seed if accuracy is None else accuracy,
                 "top10_mean_ground_truth": 90.0 + seed, "p_surpass_random_top10": 0.5,
                 "landmark_lambda": lam * (epoch - 1) if regularizer == "landmark" else None,
                 "landmark_violation_rate": 0.5 / epoch if regularizer == "landmark" else None}
-               for epoch, tau in enumerate(taus, start=1)]
+               for epoch, tau in zip(evaluated or range(1, len(taus) + 1), taus, strict=True)]
+    for number, row in enumerate(history, start=1):
+        row.update(elapsed_s=row["epoch"] * epoch_s + number * eval_s, eval_s=eval_s)
     (folder / "metrics.json").write_text(json.dumps({"final": history[-1] if finished else None, "history": history,
                                                      "search": {"ground_truth": 93.0, "percentile": 90.0}}))
-    pd.DataFrame({"arch": list("abcd"), "ground_truth": [80.0, 85.0, 90.0, 93.0], "params_m": [0.1, 0.2, 0.3, 0.4],
-                  "supernet_acc_epoch1": [10.0, 12.0, 11.0, 13.0], "supernet_acc_epoch2": [20.0, 24.0, 22.0, 26.0]}
-                 ).to_csv(folder / "archs.csv", index=False)
+    truth = {"a": 80.0, "b": 85.0, "c": 90.0, "d": 93.0, "e": 94.0}
+    pd.DataFrame({"arch": list(archs), "ground_truth": [truth[a] for a in archs],
+                  "params_m": [0.1 * (i + 1) for i in range(len(archs))],
+                  **{f"supernet_acc_epoch{epoch}": [score / (len(taus) - epoch + 1) for score in final_scores]
+                     for epoch in range(1, len(taus) + 1)}}).to_csv(folder / "archs.csv", index=False)
     if regularizer == "landmark":
         pd.DataFrame({"epoch": [1, 1, 2, 2, 2], "arch": list("xyxyz"), "ground_truth": [70.0, 95.0, 70.0, 95.0, 88.0],
                       "supernet_acc": [9.0, 9.5, 15.0, 30.0, 25.0]}).to_csv(folder / "landmark_scores.csv", index=False)
@@ -62,21 +75,28 @@ def test_rows_are_methods_named_by_algorithm_and_landmarks_never_by_keys_an_algo
         ("nb201", "spos", 3), ("nb201", "spos + 30 random landmarks", 3)]
 
 
-def test_mean_std_and_student_t_interval_are_those_of_the_seeds(table_runs):
+def test_mean_std_and_intervals_are_those_of_the_seeds(table_runs):
     row = paper_summary(collect_runs(table_runs)).set_index(["space", "method"]).loc[("nb201", "spos")]
     assert row["kendall_tau_mean"] == pytest.approx(0.3)  # final taus 0.1, 0.2, 0.6: std sqrt(0.07)
     assert row["kendall_tau_std"] == pytest.approx(math.sqrt(0.07))
-    # t(0.975, 2 degrees of freedom) = 4.302653; half-width = t * std / sqrt(n)
-    assert row["kendall_tau_ci95"] == pytest.approx(4.302653 * math.sqrt(0.07) / math.sqrt(3), rel=1e-6)
+    # a rank correlation's interval: Student's t on Fisher's z, mapped back; t(0.975, 2 degrees of freedom) = 4.302653
+    z = [math.atanh(tau) for tau in (0.1, 0.2, 0.6)]
+    z_mean = sum(z) / 3
+    half = 4.302653 * math.sqrt(sum((v - z_mean) ** 2 for v in z) / 2) / math.sqrt(3)
+    assert row["kendall_tau_ci_low"] == pytest.approx(math.tanh(z_mean - half), rel=1e-6)
+    assert row["kendall_tau_ci_high"] == pytest.approx(math.tanh(z_mean + half), rel=1e-6)
+    # an accuracy's interval: Student's t on the values (30, 31, 32)
     assert row["mean_supernet_accuracy_mean"] == pytest.approx(31.0) and row["mean_supernet_accuracy_std"] == 1.0
+    assert row["mean_supernet_accuracy_ci_low"] == pytest.approx(31.0 - 4.302653 / math.sqrt(3), rel=1e-6)
 
 
 def test_markdown_shows_mean_std_the_baseline_beside_each_rank_correlation_and_the_interval(table_runs):
     text = to_markdown(paper_summary(collect_runs(table_runs)))
     spos = next(line for line in text.splitlines() if line.startswith("| spos |"))
     cells = [c.strip() for c in spos.strip("|").split("|")]
-    assert cells == ["spos", "3", "31.00 ± 1.00", "0.300 ± 0.265 (0.600)", "[-0.357, 0.957]", "0.150 ± 0.132 (0.500)",
-                     "0.300 ± 0.265 (0.700)", "0.500 ± 0.000", "91.00 ± 1.00"]
+    assert cells == ["spos", "3", "31.00 ± 1.00", "0.300 ± 0.265 (0.600)", "[-0.426, 0.807]", "-", "0.667 (3 runs, "
+                     "< 40% acc: their table skips it)", "0.150 ± 0.132 (0.500)", "0.300 ± 0.265 (0.700)",
+                     "0.500 ± 0.000", "91.00 ± 1.00"]
     nb101 = next(line for line in text.splitlines() if line.startswith("| gdas |") and "| 1 |" in line)
     assert "0.500 (0.600)" in nb101 and "| - |" in nb101  # one seed: no std, no interval
 
@@ -129,7 +149,7 @@ def test_runs_left_out_are_listed_in_the_report_and_never_counted(table_runs, tm
                                                "regularizer.png", "regularizer.pdf"}
     assert all(path.stat().st_size > 0 for path in written)
     csv = pd.read_csv(tmp_path / "report/report.csv").set_index(["space", "method"])
-    assert csv.loc[("nb201", "spos"), "kendall_tau_ci95"] == pytest.approx(4.302653 * math.sqrt(0.07 / 3), rel=1e-6)
+    assert csv.loc[("nb201", "spos"), "kendall_tau_ci_high"] == pytest.approx(0.807, abs=5e-4)
 
 
 def test_tau_curve_is_the_seed_mean_per_epoch_with_the_baseline(table_runs):
@@ -226,3 +246,101 @@ def test_latex_escapes_every_special_character_of_a_label():
 
     assert latex_escape(r"a_b~c^d\e&f%g$h#i{j}") == (r"a\_b\textasciitilde{}c\textasciicircum{}d\textbackslash{}e\&f\%g"
                                                     r"\$h\#i\{j\}")
+
+
+def test_a_rank_correlation_interval_stays_within_bounds_where_student_t_would_cross_one():
+    taus = [0.80, 0.95, 0.99]
+    mean, std = sum(taus) / 3, pd.Series(taus).std()
+    assert mean + 4.302653 * std / math.sqrt(3) > 1  # what a t-interval on the taus themselves would print
+    z = [math.atanh(t) for t in taus]
+    z_mean, z_std = sum(z) / 3, pd.Series(z).std()
+    low, high = interval(taus, correlation=True)
+    assert low == pytest.approx(math.tanh(z_mean - 4.302653 * z_std / math.sqrt(3)), abs=1e-6)
+    assert high == pytest.approx(math.tanh(z_mean + 4.302653 * z_std / math.sqrt(3)), abs=1e-6)
+    assert -1 < low < high < 1
+    assert interval([1.0, 1.0, 0.9], correlation=True)[1] <= 1.0  # a perfect seed does not break it
+
+
+def test_two_seeds_get_no_interval_and_the_report_says_why(tmp_path):
+    for seed in (0, 1):
+        write_run(tmp_path / f"spos/{seed}", seed, [0.1, 0.2 + seed])
+    assert interval([0.2, 0.3], correlation=True) is None and interval([0.2, 0.3], correlation=False) is None
+    summary = paper_summary(collect_runs(tmp_path))
+    row = next(line for line in to_markdown(summary).splitlines() if line.startswith("| spos |"))
+    assert row.split(" | ")[4] == "-"  # the τ-b 95% CI cell
+    assert "none is given below 3 seeds" in describe_statistics(summary)
+
+
+def test_paired_gain_is_the_mean_per_seed_difference_with_its_student_t_interval(tmp_path):
+    plain, landmarks = [0.1, 0.2, 0.6], [0.25, 0.3, 0.65]  # gains 0.15, 0.10, 0.05: mean 0.1, std 0.05
+    for seed in range(3):
+        write_run(tmp_path / f"spos/{seed}", seed, [plain[seed]])
+        write_run(tmp_path / f"spos_lm/{seed}", seed, [landmarks[seed]], regularizer="landmark")
+        write_run(tmp_path / f"gdas/{seed}", seed, [0.0], algorithm="gdas")  # not spos's twin
+    write_run(tmp_path / "spos_lm/3", 3, [0.9], regularizer="landmark")  # seed 3 has no plain run: no pair
+    write_run(tmp_path / "gdas_lm/0", 0, [0.5], algorithm="gdas", regularizer="landmark")
+    summary = paper_summary(collect_runs(tmp_path)).set_index("method")
+    spos = summary.loc["spos + 30 random landmarks"]
+    assert spos["n"] == 4 and spos["pairs"] == 3 and spos["reference"] == "spos" and spos["seeds"] == "0, 1, 2"
+    half = 4.302653 * 0.05 / math.sqrt(3)
+    assert spos["gain_mean"] == pytest.approx(0.1)
+    assert (spos["gain_ci_low"], spos["gain_ci_high"]) == pytest.approx((0.1 - half, 0.1 + half), rel=1e-6)
+    gdas = summary.loc["gdas + 30 random landmarks"]
+    assert gdas["gain_mean"] == pytest.approx(0.5) and gdas["pairs"] == 1 and pd.isna(gdas["gain_ci_low"])
+    assert pd.isna(summary.loc["spos", "gain_mean"])  # plain rows have no gain
+    text = to_markdown(summary.reset_index())
+    assert "| +0.100 [-0.024, +0.224] (3 pairs) |" in text and "| +0.500 (1 pairs) |" in text
+
+
+def test_pooled_tau_averages_each_arch_over_seeds_after_dropping_runs_below_15_percent(tmp_path):
+    write_run(tmp_path / "spos/0", 0, [0.3], archs="abcd", final_scores=(1.0, 2.0, 3.0, 4.0))
+    write_run(tmp_path / "spos/1", 1, [0.3], archs="abce", final_scores=(2.0, 1.0, 4.0, 5.0))
+    # below the authors' 15%: its reversed ranking would pull the pooled tau down if it were kept
+    write_run(tmp_path / "spos/2", 2, [0.3], archs="abcd", final_scores=(40.0, 30.0, 20.0, 10.0), accuracy=10.0)
+    runs = collect_runs(tmp_path)
+    row = paper_summary(runs).iloc[0]
+    # per arch: a 1.5, b 1.5, c 3.5, d 4, e 5 against 80, 85, 90, 93, 94: 9 concordant pairs, 1 tied in the scores
+    assert row["pooled_kendall_tau"] == pytest.approx(9 / math.sqrt(9 * 10))
+    assert row["pooled_runs"] == 2 and row["pooled_archs"] == 5 and row["n"] == 3
+    assert row["dropped_runs"] == f"{tmp_path / 'spos/2'} (seed 2: mean super-net acc 10.0%)"
+    assert row["pooled_mean_accuracy"] == pytest.approx(3.1) and row["authors_skip"]
+    write_report(runs, tmp_path / "report", "lrnas report x")
+    report = (tmp_path / "report/report.md").read_text()
+    assert f"- {tmp_path / 'spos/2'} (seed 2: mean super-net acc 10.0%)" in report
+    assert "| 0.949 (2 runs, < 40% acc: their table skips it) |" in report
+
+
+def test_a_budget_study_separates_end_of_run_from_mid_run_points_and_times_training_only(tmp_path):
+    from lrnas.benchmarks import load_nb201
+
+    nb201 = load_nb201()
+    archs = nb201.archs[:6]
+    for seed in (0, 1):
+        write_run(tmp_path / f"short/{seed}", seed, [-0.2, 0.1 + seed / 10], epochs=2)
+        write_run(tmp_path / f"long/{seed}", seed, [-0.3, 0.0, 0.3 + seed / 10], epochs=4, evaluated=[1, 2, 4],
+                  epoch_s=30.0 + seed * 6)
+        write_run(tmp_path / f"long_lm/{seed}", seed, [-0.1, 0.2, 0.5], epochs=4, evaluated=[1, 2, 4],
+                  regularizer="landmark")
+    for folder in tmp_path.glob("*/*"):  # real NB201 cells, for the 12-epoch reference
+        pd.DataFrame({"arch": archs, "ground_truth": nb201.accuracies(archs), "params_m": nb201.params(archs),
+                      "supernet_acc_epoch2": range(6), "supernet_acc_epoch4": range(6)}).to_csv(folder / "archs.csv",
+                                                                                            index=False)
+    runs = collect_runs(tmp_path)
+    points = budget_points(runs, method_labels(runs)).set_index(["setting", "kind", "epoch"])
+    assert sorted(points.index) == [
+        ("spos", "end of run", 2), ("spos", "end of run", 4), ("spos", "mid-run", 1), ("spos", "mid-run", 2),
+        ("spos + 30 random landmarks", "end of run", 4), ("spos + 30 random landmarks", "mid-run", 1),
+        ("spos + 30 random landmarks", "mid-run", 2)]  # the 2-epoch runs' epoch 1 is no point: not the longest
+    end = points.loc[("spos", "end of run", 2)]
+    assert (end["budget"], end["n"], end["tau_mean"], end["tau_min"]) == (2, 2, pytest.approx(0.15), -0.0 + 0.1)
+    assert points.loc[("spos", "mid-run", 2), "tau_mean"] == pytest.approx(0.0)
+    assert points.loc[("spos", "mid-run", 2), "budget"] == 4
+    # training minutes: 4 epochs of 30 s (seed 0) and 36 s (seed 1), the three evaluations left out
+    assert points.loc[("spos", "end of run", 4), "minutes"] == pytest.approx(4 * 33 / 60)
+    twelve = kendalltau(nb201.accuracies(archs, "cifar10_test_12ep"), nb201.accuracies(archs)).statistic
+    assert cheap_reference(runs) == {"nb201": pytest.approx(twelve)}
+    written = write_report(runs, tmp_path / "report", "lrnas report x")
+    assert {"budget.png", "budget.pdf", "budget.csv"} <= {path.name for path in written}
+    report = (tmp_path / "report/report.md").read_text()
+    assert "| nb201 | spos | end of run | 2 | 0.150 ± 0.071 | 0.100 | 2 | 2.0 |" in report
+    assert f"NB201's 12-epoch training {twelve:.3f}" in report

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
-from .runs import Runs, summarise
+from .runs import BOOKKEEPING, Runs, summarise
+from .statistics import paired_gains, pooled_kendall_tau
 
 # What names a method: the rest of a row's label is the keys these do not determine (an ablation's value).
 IDENTITY = ("space.name", "algorithm.name", "regularizer.name")
@@ -58,8 +59,10 @@ def method_labels(runs: Runs) -> pd.DataFrame:
 
 
 def paper_summary(runs: Runs) -> pd.DataFrame:
-    """summarise() per (space, method): n and every metric's mean, std and 95% CI half-width. Rows as in the paper:
-    spaces and algorithms in the order the runs first show them, each algorithm without landmarks, then with."""
+    """summarise() per (space, method): n and every metric's mean, std and 95% interval; for methods with landmarks
+    the paired gain in Kendall tau-b over their plain twin (lrnas.reporting.statistics.paired_gains); the authors'
+    pooled tau-b (pooled_kendall_tau). Rows as in the paper: spaces and algorithms in the order the runs first show
+    them, each algorithm without landmarks, then with."""
     labels = method_labels(runs)
     labelled = replace(runs, table=runs.table.assign(**{name: labels[name].to_numpy() for name in labels}),
                        keys=list(labels))
@@ -72,7 +75,9 @@ def paper_summary(runs: Runs) -> pd.DataFrame:
     if len(summary) != configurations:  # two configurations under one label would be averaged together
         raise ValueError(f"{configurations} configurations got only {len(summary)} labels; "
                          "report them separately (lrnas report FOLDER for each)")
-    return summary
+    gains = paired_gains(runs.table, runs.configs, labels, ignored=BOOKKEEPING)
+    pooled = pooled_kendall_tau(runs.table, runs.table["epoch"].astype(int).tolist(), labels)
+    return summary.merge(gains, on=["space", "method"], how="left").merge(pooled, on=["space", "method"], how="left")
 
 
 def cell(row: pd.Series, metric: str, baseline: str | None, decimals: int, plus_minus: str = " ± ") -> str:
@@ -87,23 +92,66 @@ def cell(row: pd.Series, metric: str, baseline: str | None, decimals: int, plus_
 
 
 def ci_cell(row: pd.Series, metric: str) -> str:
-    mean, half = row[f"{metric}_mean"], row[f"{metric}_ci95"]
-    return "-" if pd.isna(mean) or pd.isna(half) else f"[{mean - half:.3f}, {mean + half:.3f}]"
+    low, high = row[f"{metric}_ci_low"], row[f"{metric}_ci_high"]
+    return "-" if pd.isna(low) or pd.isna(high) else f"[{low:.3f}, {high:.3f}]"
+
+
+def gain_cell(row: pd.Series) -> str:
+    """``+0.120 [0.050, 0.190] (3 pairs)``: the mean per-seed gain over the plain twin and its interval."""
+    if pd.isna(row.get("gain_mean")):
+        return "-"
+    bounds = "" if pd.isna(row["gain_ci_low"]) else f" [{row['gain_ci_low']:+.3f}, {row['gain_ci_high']:+.3f}]"
+    return f"{row['gain_mean']:+.3f}{bounds} ({int(row['pairs'])} pairs)"
+
+
+def pooled_cell(row: pd.Series) -> str:
+    """The authors' pooled tau-b with the runs it pools; "skipped by theirs" when their 40% rule leaves the row out."""
+    if pd.isna(row.get("pooled_kendall_tau")):
+        return "-"
+    skipped = ", < 40% acc: their table skips it" if row["authors_skip"] else ""
+    return f"{row['pooled_kendall_tau']:.3f} ({int(row['pooled_runs'])} runs{skipped})"
+
+
+MARKDOWN_HEADERS = ["method", "n", "super-net acc (%)", "Kendall τ-b (params)", "τ-b 95% CI (Fisher z)",
+                    "τ-b gain over plain, paired (95% CI)", "pooled τ-b (authors')", "sparse τ (params)",
+                    "Spearman ρ (params)", "P>random", "final perf (%)"]
 
 
 def to_markdown(summary: pd.DataFrame) -> str:
-    """One table per space: method, n, the COLUMNS, and the 95% CI of Kendall tau-b."""
+    """One table per space: method, n, the COLUMNS, the 95% interval of Kendall tau-b, the paired gain over the plain
+    twin and the authors' pooled tau-b."""
     parts = []
     for space, rows in summary.groupby("space", sort=False, dropna=False):
-        headers = ["method", "n", *(header for header, *_ in COLUMNS[:2]), "τ-b 95% CI",
-                   *(header for header, *_ in COLUMNS[2:])]
-        lines = [f"**{space}**", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        lines = [f"**{space}**", "", "| " + " | ".join(MARKDOWN_HEADERS) + " |", "|" + "---|" * len(MARKDOWN_HEADERS)]
         for _, row in rows.iterrows():
             cells = [cell(row, *column[1:]) for column in COLUMNS]
             lines.append("| " + " | ".join([row["method"], str(row["n"]), *cells[:2], ci_cell(row, "kendall_tau"),
-                                             *cells[2:]]) + " |")
+                                             gain_cell(row), pooled_cell(row), *cells[2:]]) + " |")
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
+
+
+def describe_statistics(summary: pd.DataFrame) -> str:
+    """How the table's intervals, gains and pooled column are computed, and every run or row the authors' rules drop."""
+    lines = ["τ-b 95% CI: Student's t on Fisher's z (atanh) of the per-seed values, mapped back with tanh, so it stays "
+             "within [-1, 1]; none is given below 3 seeds (with 2, t(0.975, 1) = 12.7 spans the whole range). "
+             "It compares configurations unpaired. τ-b gain over plain, paired: per seed, the run with landmarks minus "
+             "the plain run with the same seed and otherwise the same config (same data order and evaluation sample); "
+             "mean and Student-t 95% interval over those pairs (none below 3 pairs). pooled τ-b (authors'): as "
+             "kcyu2014/nas-landmarkreg's table printer (latex_table.py:141 -> analysis.py:93-114 -> "
+             "tool.py:366-395): the seeds' final evaluations pooled, an architecture's super-net accuracies averaged "
+             "over the seeds that scored it, one tau-b per configuration; runs with mean super-net accuracy below "
+             "15% left out first (tool.py:13, 209-213)."]
+    dropped = [entry for entry in summary.get("dropped_runs", pd.Series(dtype=object)).dropna() if entry]
+    skipped = summary[summary.get("authors_skip", pd.Series(False, index=summary.index)).fillna(False).astype(bool)]
+    if dropped:
+        lines += ["", "Runs the authors' 15% rule leaves out of the pooled column (they stay in every other column):",
+                  *(f"- {entry}" for text in dropped for entry in text.split("; "))]
+    if len(skipped):
+        lines += ["", "Rows whose pooled mean super-net accuracy is below 40%, which the authors' printer skips "
+                  "(analysis.py:57, 101-105; shown here): " + ", ".join(
+                      f"{space}: {method}" for space, method in skipped[["space", "method"]].itertuples(index=False))]
+    return "\n".join(lines)
 
 
 LATEX_SPECIAL = {"\\": r"\textbackslash{}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -156,6 +204,13 @@ def describe_sample(runs: Runs) -> str:
             "ground truth of the super-net's top 10 of the sample; P>random = the authors' prob_surpass_random.")
 
 
+def placeholder_data(override: str) -> str:
+    """``data.root=/an/absolute/path`` -> ``data.root=/path/to/cifar10``: a committed report names no folder of the
+    machine that made it (a relative path, valid in any checkout, stays)."""
+    key, _, value = override.partition("=")
+    return f"{key}=/path/to/cifar10" if key == "data.root" and Path(value).is_absolute() else override
+
+
 def describe_provenance(runs: Runs) -> str:
     """Which lrnas revisions made the runs, and the sweep commands (from each sweep's multirun.yaml)."""
     revisions = runs.table["git_revision"].fillna("unrecorded").map(
@@ -165,5 +220,5 @@ def describe_provenance(runs: Runs) -> str:
     for folder in dict.fromkeys(Path(run).parent for run in runs.table["run"]):
         if (folder / "multirun.yaml").exists():
             task = OmegaConf.to_container(OmegaConf.load(folder / "multirun.yaml"), resolve=False)["hydra"]["overrides"]
-            sweeps.append(f"`lrnas train -m {' '.join(task['task'])}` (in {folder})")
+            sweeps.append(f"`lrnas train -m {' '.join(map(placeholder_data, task['task']))}` (in {folder})")
     return f"Runs made by lrnas {made}" + (f", launched as {'; '.join(sweeps)}." if sweeps else ".")

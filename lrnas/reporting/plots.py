@@ -5,7 +5,8 @@
 - scatter: super-net accuracy against ground truth for one run of each method (its lowest seed), landmarks in another
   colour, tau in each title;
 - regularizer: λ_t and the fraction of violated landmark pairs per epoch (methods with landmarks);
-- ablation: final tau against each ablated key's value, with a +-1 std bar over seeds.
+- ablation: final tau against each ablated key's value, with a +-1 std bar over seeds;
+- budget: for runs that differ in trainer.epochs, tau against epochs and training minutes (lrnas.reporting.budget).
 
 Needs matplotlib: ``pip install 'lrnas[plots]'``.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .budget import budget_points, cheap_reference
 from .paper_table import IDENTITY, ablated_keys, method_labels
 from .runs import Runs
 
@@ -39,6 +41,9 @@ def write_plots(runs: Runs, out: Path) -> list[Path]:
     styles = method_styles(labels)
     figures = {"tau_vs_epoch": tau_vs_epoch(plt, history, runs, styles), "scatter": scatter(plt, runs, labels),
                "regularizer": regularizer(plt, history, runs, styles), "ablation": ablation(plt, runs)}
+    points = budget_points(runs, labels)
+    if points is not None:
+        figures["budget"] = budget_figure(plt, points, cheap_reference(runs))
     written = []
     for name, figure in figures.items():
         if figure is None:
@@ -193,4 +198,41 @@ def ablation(plt, runs: Runs):
                        f"(±1 std over seeds {seeds_text(runs.table)})", xlabel=key,
                  ylabel="Kendall τ-b, held-out archs")
         axis.legend(fontsize=8)
+    return figure
+
+
+def budget_figure(plt, points: pd.DataFrame, references: dict[str, float]):
+    """Two panels per space: held-out tau against epochs and against training minutes. Mid-run points as a line
+    with a +-1 std band over seeds (the longest runs), end-of-run points as filled markers with +-1 std bars."""
+    spaces = list(dict.fromkeys(points["space"]))
+    figure, axes = plt.subplots(len(spaces), 2, figsize=(14, 4.8 * len(spaces)), squeeze=False)
+    for row, space in zip(axes, spaces, strict=True):
+        frame = points[points["space"] == space]
+        colours = {setting: f"C{i}" for i, setting in enumerate(dict.fromkeys(frame["setting"]))}
+        for axis, x, xlabel in ((row[0], "epoch", "epoch"),
+                                (row[1], "minutes", "training minutes (evaluations left out)")):
+            for setting, rows in frame.groupby("setting", sort=False):
+                colour = colours[setting]
+                mid = rows[rows["kind"] == "mid-run"]
+                if len(mid):
+                    longest = int(mid["budget"].max())
+                    axis.plot(mid[x], mid["tau_mean"], color=colour, linestyle=":", marker="o", markerfacecolor="none",
+                              label=f"{setting}: mid-run, {longest}-epoch runs (n={int(mid['n'].max())})")
+                    axis.fill_between(mid[x], mid["tau_mean"] - mid["tau_std"].fillna(0),
+                                      mid["tau_mean"] + mid["tau_std"].fillna(0), color=colour, alpha=0.12)
+                end = rows[rows["kind"] == "end of run"]
+                axis.errorbar(end[x], end["tau_mean"], yerr=end["tau_std"].fillna(0), color=colour, marker="s",
+                              markersize=7, capsize=3, linestyle="-",
+                              label=f"{setting}: end of run ({seeds_label(end['n'])})")
+            baseline = frame["param_count_tau"].mean()
+            axis.axhline(baseline, color="black", linestyle="--", label=f"parameter count ({baseline:.3f}), free")
+            if space in references:
+                axis.axhline(references[space], color="tab:brown", linestyle="-.",
+                             label=f"NB201's 12-epoch stand-alone training ({references[space]:.3f})")
+            axis.axhline(0, color="grey", linewidth=0.5)
+            axis.set(xlabel=xlabel, ylabel="held-out Kendall τ-b",
+                     title=f"{space}: held-out τ-b against {xlabel.split(' (')[0]}\n(mean over seeds; band and bars "
+                           "±1 std)")
+        row[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    figure.tight_layout()
     return figure

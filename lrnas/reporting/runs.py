@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 from omegaconf import OmegaConf
-from scipy import stats
+
+from .statistics import CORRELATIONS, interval
 
 # Keys that never change what a run computes, so runs differing only in them are repeats of one configuration:
 # - seed: what the summary averages over;
@@ -26,12 +27,14 @@ from scipy import stats
 # - device: it changes float rounding and which generator draws the random streams, as another seed would, not
 #   the protocol;
 # - data.cache_dir: where decoded images are cached;
-# - trainer.checkpoint_every_steps: how often mid-epoch checkpoints are written (they draw no random numbers).
+# - trainer.checkpoint_every_steps: how often mid-epoch checkpoints are written (they draw no random numbers);
+# - eval.at_epochs: evaluations before the last epoch draw no random numbers and change no weights, so the final
+#   results are the same with or without them (a budget study's long runs evaluate mid-run, its short ones do not).
 # data.root stays a key: two paths may hold the same images, but lrnas cannot tell, so it never assumes they do.
 # Hydra's own settings (hydra.*) are not part of config.yaml; they are skipped should one appear.
-BOOKKEEPING = ("seed", "resume", "device", "data.cache_dir", "trainer.checkpoint_every_steps")
+BOOKKEEPING = ("seed", "resume", "device", "data.cache_dir", "trainer.checkpoint_every_steps", "eval.at_epochs")
 
-METRIC_COLUMNS = ["sample_size", "kendall_tau", "param_count_kendall_tau", "sparse_kendall_tau",
+METRIC_COLUMNS = ["epoch", "sample_size", "kendall_tau", "param_count_kendall_tau", "sparse_kendall_tau",
                   "param_count_sparse_kendall_tau", "spearman_rho", "param_count_spearman_rho", "landmark_kendall_tau",
                   "mean_supernet_accuracy", "precision_at_top10", "top10_mean_ground_truth", "p_surpass_random_top10",
                   "elapsed_s"]
@@ -222,18 +225,11 @@ def differing_keys(configs: list[dict]) -> list[str]:
             and len({repr(config.get(key)) for config in configs}) > 1]
 
 
-def ci95_half_width(values: pd.Series) -> float:
-    """Half the width of the two-sided 95% Student-t confidence interval of the mean (NaN below two values)."""
-    n = len(values)
-    if n < 2 or values.isna().any():
-        return math.nan
-    return float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
-
-
 def summarise(runs: Runs) -> pd.DataFrame:
-    """Per configuration: n (its seeds), then for every metric its mean, std (ddof 1) and 95% CI half-width over seeds.
-    A metric that any run of a configuration lacks (an undefined tau, a run from before the metric) has no mean there:
-    a subset of the seeds is never averaged as if it were all of them."""
+    """Per configuration: n (its seeds), then for every metric its mean, std (ddof 1) and 95% interval over seeds
+    (``_ci_low``, ``_ci_high``: Fisher's z for rank correlations, Student's t otherwise; none below 3 seeds, see
+    lrnas.reporting.statistics). A metric that any run of a configuration lacks (an undefined tau, a run from before
+    the metric) has no mean there: a subset of the seeds is never averaged as if it were all of them."""
     table = runs.table.assign(_all=0)  # one group when no key differs
     grouped = table.groupby(runs.keys or ["_all"], dropna=False, sort=False)
     summary = grouped["seed"].agg(n="size")
@@ -241,5 +237,7 @@ def summarise(runs: Runs) -> pd.DataFrame:
         column = grouped[metric]
         summary[f"{metric}_mean"] = column.agg(lambda values: values.mean(skipna=False))
         summary[f"{metric}_std"] = column.agg(lambda values: values.std(skipna=False))
-        summary[f"{metric}_ci95"] = column.agg(ci95_half_width)
+        bounds = [interval(values.to_numpy(), metric in CORRELATIONS) or (math.nan, math.nan) for _, values in column]
+        summary[f"{metric}_ci_low"] = [low for low, _ in bounds]
+        summary[f"{metric}_ci_high"] = [high for _, high in bounds]
     return summary.reset_index(drop=not runs.keys)

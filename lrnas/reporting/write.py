@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .paper_table import describe_provenance, describe_sample, paper_summary, to_latex, to_markdown
+from .budget import budget_points, cheap_reference
+from .paper_table import (
+    describe_provenance,
+    describe_sample,
+    describe_statistics,
+    method_labels,
+    paper_summary,
+    to_latex,
+    to_markdown,
+)
 from .plots import write_plots
 from .runs import Runs
 
@@ -19,6 +28,9 @@ def write_report(runs: Runs, out: Path, command: str) -> list[Path]:
     (out / "report.tex").write_text(to_latex(summary))
     runs.table.to_csv(out / "runs.csv", index=False)
     runs.history.to_csv(out / "history.csv", index=False)
+    points = budget_points(runs, method_labels(runs))
+    if points is not None:
+        points.to_csv(out / "budget.csv", index=False)
     try:
         plots = write_plots(runs, out)
     except RuntimeError as error:  # matplotlib missing: the tables still stand
@@ -26,11 +38,31 @@ def write_report(runs: Runs, out: Path, command: str) -> list[Path]:
     else:
         missing_plots = ""
     lines = [f"# {out.name}", "", f"Made by `{command}`. {describe_provenance(runs)}", "", describe_sample(runs), "",
-             to_markdown(summary)]
+             to_markdown(summary), describe_statistics(summary), ""]
+    if points is not None:
+        lines += [budget_markdown(points, cheap_reference(runs)), ""]
     if runs.left_out:
         lines += ["## Runs not in the table", "", *(f"- {entry}" for entry in runs.left_out), ""]
     if plots or missing_plots:
         lines += ["## Figures", ""] + [f"![{png.stem}]({png.name})" for png in plots] + [missing_plots, ""]
     (out / "report.md").write_text("\n".join(lines))
-    names = ["report.md", "report.csv", "report.tex", "runs.csv", "history.csv"]
+    names = ["report.md", "report.csv", "report.tex", "runs.csv", "history.csv", *(["budget.csv"] if points is not None
+                                                                                  else [])]
     return [out / name for name in names] + [path for png in plots for path in (png, png.with_suffix(".pdf"))]
+
+
+def budget_markdown(points, references: dict[str, float]) -> str:
+    """The budget study's points as a table: setting, kind (end of run or mid-run), epoch, tau over seeds, minutes."""
+    named = [f"parameter count {points['param_count_tau'].mean():.3f}"] + [
+        f"{space}: NB201's 12-epoch training {tau:.3f}" for space, tau in references.items()]
+    lines = ["## Budget", "", "Held-out Kendall τ-b at each budget: *end of run* is a run's final evaluation after its "
+             "whole cosine schedule; *mid-run* is an evaluation inside the longest runs, with the learning rate still "
+             f"high. Training minutes leave evaluations out. References on the same sample: {'; '.join(named)}.",
+             "", "| space | setting | kind | epoch | τ-b mean ± std | lowest seed | n | training min |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in points.itertuples(index=False):
+        std = "" if row.tau_std != row.tau_std else f" ± {row.tau_std:.3f}"  # NaN: one seed
+        minutes = "-" if row.minutes != row.minutes else f"{row.minutes:.1f}"
+        lines.append(f"| {row.space} | {row.setting} | {row.kind} | {row.epoch} | {row.tau_mean:.3f}{std} | "
+                     f"{row.tau_min:.3f} | {row.n} | {minutes} |")
+    return "\n".join(lines)
