@@ -7,7 +7,7 @@ ARGS ?=
 .PHONY: help install test train smoke bench lint format table mutation clean \
 	table-nb201 table-nb101 ablation-landmarks ablation-lambda ablation-schedule ablation-penalty ablation-selection ablation-pairs \
 	table-nb201-cpu table-nb101-cpu ablation-landmarks-cpu ablation-lambda-cpu ablation-schedule-cpu ablation-penalty-cpu ablation-selection-cpu ablation-pairs-cpu \
-	landmarks-nb201-cpu landmark-fidelity-cpu darts-cpu
+	landmarks-nb201-cpu landmark-fidelity-cpu darts-cpu budget-nb201-cpu budget-nb201
 
 # ----- paper tables and ablations: conf/sweep/<name>.yaml, run by a Hydra launcher, then `lrnas report` -----
 # DATA: CIFAR-10 (data.root); empty = conf/data/cifar10.yaml's. LAUNCHER: basic (one run after another) | joblib
@@ -143,6 +143,26 @@ ablation-pairs: ## NB201 SPOS with each pair procedure x 3 seeds (12 GPU runs)
 ablation-pairs-cpu: ## CPU twin, experiment=cpu_ablation: each pair procedure x 3 seeds, 10 landmarks so all_pairs (45 pairs, 10 landmark passes a step) fits (12 runs; not run: estimated 40 min)
 	$(call sweep,ablation_pairs,ablation_pairs_cpu,$(CPU_ABLATION) landmarks.num_landmarks=10)
 	$(call report,ablation-pairs-cpu,ablation_pairs_cpu)
+
+# ----- the budget study: held-out tau against the super-net's training budget, plain and with landmarks -----
+# One sweep per budget into outputs/sweeps/<study>/epochs<T>/, run folders named by their overrides (experiment, seed,
+# epochs), so a stopped study resumes where it stopped; the longest budget also evaluates mid-run.
+BUDGET_CPU_MIDRUN := [5,10,15,20,30]
+BUDGET_MIDRUN := [25,50,100,150,200,300]
+define budget
+	$(call sweep,$(1),$(1)/epochs$(2),trainer.epochs=$(2) 'eval.at_epochs=$(or $(3),[])')
+endef
+budget-nb201-cpu: ## the budget study on a CPU: SPOS, SPOS + 30 landmarks (λ constant from epoch 3; the paper's schedule scaled) x 3 seeds at 10, 20, 40 epochs, 200 archs on 2,000 test images (27 runs; partly run: estimated 11 h in all with LAUNCHER=joblib, 1.4x faster than basic on 2 cores; rerun to resume)
+	$(call budget,budget_nb201_cpu,20)
+	$(call budget,budget_nb201_cpu,40,$(BUDGET_CPU_MIDRUN))
+	$(call budget,budget_nb201_cpu,10)
+	$(call report,budget-nb201-cpu,$(addprefix budget_nb201_cpu/epochs,20 40 10))
+
+budget-nb201: ## paper-scale budget study: paper_nb201_spos[_landmark] x 3 seeds at 100, 200, 400 epochs (18 GPU runs; not timed here)
+	$(call budget,budget_nb201,100)
+	$(call budget,budget_nb201,200)
+	$(call budget,budget_nb201,400,$(BUDGET_MIDRUN))
+	$(call report,budget-nb201,$(addprefix budget_nb201/epochs,100 200 400))
 
 # ----- landmarks trained stand-alone (lrnas landmarks build), checked against NB201's ground truth -----
 # LAUNCHER=joblib|slurm trains one architecture per job ('build.only=range(30)'); basic trains them one by one.
