@@ -52,8 +52,8 @@ SWEEP = ["train", "-m", "+sweep=smoke", "experiment=smoke", "seed=0", "trainer.c
 
 def results(run_dir) -> dict:
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    return {"final": {k: v for k, v in metrics["final"].items() if k != "elapsed_s"}, "search": metrics["search"],
-            "archs": (run_dir / "archs.csv").read_text()}
+    final = {k: v for k, v in metrics["final"].items() if k not in ("elapsed_s", "eval_s")}  # wall-clock times
+    return {"final": final, "search": metrics["search"], "archs": (run_dir / "archs.csv").read_text()}
 
 
 def job_pid(sweep, run_dir) -> int | None:

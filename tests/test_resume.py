@@ -23,6 +23,7 @@ ARGS = ["experiment=smoke", "data.synthetic.train=512", "trainer.epochs=3", "lan
         "landmarks.refine.candidates=10", "landmarks.refine.add_top=2", "search.candidates=10"]
 # Every file a finished run writes whose content is a result (train.log and run_info.json hold times and paths).
 RESULTS = ["archs.csv", "landmarks.csv", "landmark_scores.csv", "oracle_queries.csv", "search.csv"]
+TIMES = ("elapsed_s", "eval_s")  # wall-clock seconds in metrics.json: the only numbers a resumed run may change
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +42,8 @@ def lrnas_train(workdir, *args, interrupt=None):
 def results(run_dir):
     """Everything a run reports except wall-clock time: its metrics and every result file."""
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    metrics["history"] = [{k: v for k, v in row.items() if k != "elapsed_s"} for row in metrics["history"]]
-    metrics["final"] = metrics["final"] and {k: v for k, v in metrics["final"].items() if k != "elapsed_s"}
+    metrics["history"] = [{k: v for k, v in row.items() if k not in TIMES} for row in metrics["history"]]
+    metrics["final"] = metrics["final"] and {k: v for k, v in metrics["final"].items() if k not in TIMES}
     return metrics, {name: (run_dir / name).read_text() for name in RESULTS if (run_dir / name).exists()}
 
 
