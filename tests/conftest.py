@@ -1,9 +1,16 @@
+import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# pytest-xdist workers share the cores: each gets its share of torch threads, and so do the `lrnas` runs it starts
+# (they inherit the variable), or every worker's threads spin against the others'.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS",
+                          str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
 
 
 @pytest.fixture
