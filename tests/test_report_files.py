@@ -289,7 +289,7 @@ def test_paired_gain_is_the_mean_per_seed_difference_with_its_student_t_interval
     assert gdas["gain_mean"] == pytest.approx(0.5) and gdas["pairs"] == 1 and pd.isna(gdas["gain_ci_low"])
     assert pd.isna(summary.loc["spos", "gain_mean"])  # plain rows have no gain
     text = to_markdown(summary.reset_index())
-    assert "| +0.100 [-0.024, +0.224] (3 pairs) |" in text and "| +0.500 (1 pairs) |" in text
+    assert "| +0.100 [-0.024, +0.224] (3 pairs) |" in text and "| +0.500 (1 pair) |" in text
 
 
 def test_pooled_tau_averages_each_arch_over_seeds_after_dropping_runs_below_15_percent(tmp_path):

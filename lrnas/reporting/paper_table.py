@@ -101,7 +101,8 @@ def gain_cell(row: pd.Series) -> str:
     if pd.isna(row.get("gain_mean")):
         return "-"
     bounds = "" if pd.isna(row["gain_ci_low"]) else f" [{row['gain_ci_low']:+.3f}, {row['gain_ci_high']:+.3f}]"
-    return f"{row['gain_mean']:+.3f}{bounds} ({int(row['pairs'])} pairs)"
+    pairs = int(row["pairs"])
+    return f"{row['gain_mean']:+.3f}{bounds} ({pairs} pair{'s' * (pairs != 1)})"
 
 
 def pooled_cell(row: pd.Series) -> str:
@@ -109,7 +110,8 @@ def pooled_cell(row: pd.Series) -> str:
     if pd.isna(row.get("pooled_kendall_tau")):
         return "-"
     skipped = ", < 40% acc: their table skips it" if row["authors_skip"] else ""
-    return f"{row['pooled_kendall_tau']:.3f} ({int(row['pooled_runs'])} runs{skipped})"
+    runs = int(row["pooled_runs"])
+    return f"{row['pooled_kendall_tau']:.3f} ({runs} run{'s' * (runs != 1)}{skipped})"
 
 
 MARKDOWN_HEADERS = ["method", "n", "super-net acc (%)", "Kendall τ-b (params)", "τ-b 95% CI (Fisher z)",
