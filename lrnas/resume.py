@@ -133,6 +133,22 @@ def config_diff(old: dict, new: dict, prefix: str = "") -> list[str]:
     return changes
 
 
+def finished_without_checkpoint(run_dir: Path, cfg: DictConfig) -> dict | None:
+    """The final results of a finished run of this very config whose checkpoint is gone (result files copied back
+    from a commit, say), so a rerun sweep skips it; None for anything else, which ``previous_state`` then judges."""
+    if (run_dir / CHECKPOINT).exists() or not (run_dir / "config.yaml").exists():
+        return None
+    try:
+        final = json.loads((run_dir / "metrics.json").read_text()).get("final")
+        saved = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"))
+    except (OSError, ValueError, AttributeError):
+        return None
+    current = OmegaConf.to_container(cfg, resolve=True)
+    same = not config_diff({k: v for k, v in saved.items() if k != "resume"},
+                           {k: v for k, v in current.items() if k != "resume"})
+    return final if final and same else None
+
+
 def previous_state(run_dir: Path, cfg: DictConfig, device: torch.device) -> dict | None:
     """The checkpoint to resume from, if ``run_dir`` holds one of this very config; refuse any other run's folder."""
     checkpoint = run_dir / CHECKPOINT

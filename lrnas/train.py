@@ -46,6 +46,7 @@ from .resume import (
     CHECKPOINT,
     Interrupted,
     capture_rng,
+    finished_without_checkpoint,
     interrupt_on_signals,
     previous_state,
     restore_rng,
@@ -260,6 +261,10 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] = ()) -> dict:
     """
     validate_config(cfg)  # the CLI already did; this covers callers that call train() directly
     device = resolve_device(cfg.device)
+    finished = finished_without_checkpoint(run_dir, cfg)
+    if finished:
+        log.info("%s is finished (its metrics.json holds the final results); nothing to do", run_dir)
+        return finished
     state = previous_state(run_dir, cfg, device)
     if state and state["epochs_done"] == cfg.trainer.epochs and is_finished(run_dir):
         # A sweep run again (e.g. a make target) skips its finished runs instead of redoing their search.

@@ -195,8 +195,10 @@ def test_report_folder_recomputes_from_the_runs_of_a_real_sweep(penalty_sweep):
 
 
 def test_running_a_finished_sweep_again_changes_nothing(penalty_sweep):
+    """Also when a finished run's checkpoint is gone (its result files copied back from a commit)."""
     folders = sorted(penalty_sweep.glob("outputs/b/*/metrics.json"))
     before = [path.read_bytes() for path in folders]
+    (folders[0].parent / "checkpoint.pt").unlink()
     result = lrnas(*SWEEP, "regularizer.penalty=hinge", "landmarks.num_landmarks=3", "hydra.sweep.dir=outputs/b",
                    cwd=penalty_sweep)
     assert result.returncode == 0, result.stderr[-2000:]

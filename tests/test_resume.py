@@ -13,7 +13,7 @@ import torch
 from omegaconf import OmegaConf
 
 from lrnas.records import atomic_write
-from lrnas.resume import RunFolderConflict, config_diff, expand_resume, previous_state
+from lrnas.resume import RunFolderConflict, config_diff, expand_resume, finished_without_checkpoint, previous_state
 
 INTERRUPT = Path(__file__).with_name("interrupt.py")
 # 8 steps per epoch; evaluation after epochs 1 and 3; the regularizer is active from the start and a refinement round
@@ -163,6 +163,19 @@ def test_results_without_a_checkpoint_are_never_overwritten(tmp_path):
     (tmp_path / "metrics.json").write_text("{}")
     with pytest.raises(RunFolderConflict, match="holds results but no checkpoint.pt; refusing to overwrite them"):
         previous_state(tmp_path, OmegaConf.create({}), torch.device("cpu"))
+
+
+def test_a_finished_run_without_its_checkpoint_is_skipped_only_for_its_own_config(tmp_path):
+    """Result files copied back from a commit hold no checkpoint: the same config finds them finished, any other config
+    is still refused."""
+    OmegaConf.save(OmegaConf.create({"seed": 0, "trainer": {"lr": 0.025}}), tmp_path / "config.yaml")
+    (tmp_path / "metrics.json").write_text(json.dumps({"final": {"epoch": 8, "kendall_tau": 0.3}, "history": []}))
+    same, other = OmegaConf.create({"seed": 0, "trainer": {"lr": 0.025}}), OmegaConf.create({"seed": 0, "trainer": {
+        "lr": 0.1}})
+    assert finished_without_checkpoint(tmp_path, same) == {"epoch": 8, "kendall_tau": 0.3}
+    assert finished_without_checkpoint(tmp_path, other) is None
+    with pytest.raises(RunFolderConflict, match="holds results but no checkpoint.pt; refusing to overwrite them"):
+        previous_state(tmp_path, other, torch.device("cpu"))
 
 
 def test_resume_at_a_folder_that_is_not_a_run_is_one_line_and_exit_2(tmp_path):
