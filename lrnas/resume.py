@@ -143,10 +143,18 @@ def finished_without_checkpoint(run_dir: Path, cfg: DictConfig) -> dict | None:
         saved = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"))
     except (OSError, ValueError, AttributeError):
         return None
-    current = OmegaConf.to_container(cfg, resolve=True)
-    same = not config_diff({k: v for k, v in saved.items() if k != "resume"},
-                           {k: v for k, v in current.items() if k != "resume"})
+    same = not config_diff(comparable(saved), comparable(OmegaConf.to_container(cfg, resolve=True)))
     return final if final and same else None
+
+
+def comparable(config: dict) -> dict:
+    """What must be equal for a run folder to hold this config's run: everything but ``resume`` (where it was resumed
+    from) and ``eval.at_epochs`` (evaluations before the last epoch change no weights and draw no random numbers, so a
+    budget study may add or drop them; a run's history shows those it made)."""
+    kept = {key: value for key, value in config.items() if key != "resume"}
+    if isinstance(kept.get("eval"), dict):
+        kept["eval"] = {key: value for key, value in kept["eval"].items() if key != "at_epochs"}
+    return kept
 
 
 def previous_state(run_dir: Path, cfg: DictConfig, device: torch.device) -> dict | None:
@@ -170,9 +178,7 @@ def previous_state(run_dir: Path, cfg: DictConfig, device: torch.device) -> dict
         raise RunFolderConflict(f"{checkpoint} was written by an lrnas version that derived its random streams "
                                 "differently; resume it with that version (git_revision in run_info.json) or move the "
                                 "checkpoint away to start over")
-    current = OmegaConf.to_container(cfg, resolve=True)
-    changes = config_diff({k: v for k, v in state["config"].items() if k != "resume"},
-                          {k: v for k, v in current.items() if k != "resume"})
+    changes = config_diff(comparable(state["config"]), comparable(OmegaConf.to_container(cfg, resolve=True)))
     if changes:
         raise RunFolderConflict(f"{run_dir} holds a run with another config; refusing to resume or overwrite it. "
                                 f"Changed keys: {'; '.join(changes)}")

@@ -168,11 +168,13 @@ def test_results_without_a_checkpoint_are_never_overwritten(tmp_path):
 def test_a_finished_run_without_its_checkpoint_is_skipped_only_for_its_own_config(tmp_path):
     """Result files copied back from a commit hold no checkpoint: the same config finds them finished, any other config
     is still refused."""
-    OmegaConf.save(OmegaConf.create({"seed": 0, "trainer": {"lr": 0.025}}), tmp_path / "config.yaml")
+    saved = {"seed": 0, "trainer": {"lr": 0.025}, "eval": {"at_epochs": []}}
+    OmegaConf.save(OmegaConf.create(saved), tmp_path / "config.yaml")
     (tmp_path / "metrics.json").write_text(json.dumps({"final": {"epoch": 8, "kendall_tau": 0.3}, "history": []}))
-    same, other = OmegaConf.create({"seed": 0, "trainer": {"lr": 0.025}}), OmegaConf.create({"seed": 0, "trainer": {
-        "lr": 0.1}})
+    same, other = OmegaConf.create(saved), OmegaConf.merge(saved, {"trainer": {"lr": 0.1}})
     assert finished_without_checkpoint(tmp_path, same) == {"epoch": 8, "kendall_tau": 0.3}
+    # evaluation epochs change no weights: a study that adds mid-run evaluations still finds the run finished
+    assert finished_without_checkpoint(tmp_path, OmegaConf.merge(same, {"eval": {"at_epochs": [5, 10]}}))
     assert finished_without_checkpoint(tmp_path, other) is None
     with pytest.raises(RunFolderConflict, match="holds results but no checkpoint.pt; refusing to overwrite them"):
         previous_state(tmp_path, other, torch.device("cpu"))
