@@ -210,13 +210,16 @@ def budget_figure(plt, points: pd.DataFrame, references: dict[str, float]):
         frame = points[points["space"] == space]
         colours = {setting: f"C{i}" for i, setting in enumerate(dict.fromkeys(frame["setting"]))}
         for axis, x, xlabel in ((row[0], "epoch", "epoch"),
-                                (row[1], "minutes", "training minutes (evaluations left out)")):
+                                (row[1], "minutes", "training minutes (evaluations left out; wall clock of the run)")):
             for setting, rows in frame.groupby("setting", sort=False):
                 colour = colours[setting]
                 mid = rows[rows["kind"] == "mid-run"]
                 if len(mid):
                     longest = int(mid["budget"].max())
-                    axis.plot(mid[x], mid["tau_mean"], color=colour, linestyle=":", marker="o", markerfacecolor="none",
+                    # the line runs on to the same runs' end, drawn below as an end-of-run point
+                    trajectory = pd.concat([mid, rows[(rows["kind"] == "end of run") & (rows["budget"] == longest)]])
+                    axis.plot(trajectory[x], trajectory["tau_mean"], color=colour, linestyle=":", marker="o",
+                              markerfacecolor="none",
                               label=f"{setting}: mid-run, {longest}-epoch runs (n={int(mid['n'].max())})")
                     axis.fill_between(mid[x], mid["tau_mean"] - mid["tau_std"].fillna(0),
                                       mid["tau_mean"] + mid["tau_std"].fillna(0), color=colour, alpha=0.12)
