@@ -173,7 +173,7 @@ landmarks-nb201-cpu: ## build 30 NB201 landmarks with standalone=nb201_cpu; tau 
 	mkdir -p docs/results/landmarks-nb201-cpu
 	cp outputs/landmarks/nb201-cpu/landmarks.csv outputs/landmarks/nb201-cpu/summary.json docs/results/landmarks-nb201-cpu/
 
-landmark-fidelity-cpu: ## experiment=cpu_landmark with 200-epoch vs NB201's 12-epoch accuracies on the same 30 landmarks, and experiment=cpu without, x 2 seeds (6 runs: measured 93 min on a 2-core CPU, 71 of them for the 4 landmark runs)
+landmark-fidelity-cpu: ## experiment=cpu_landmark with 200-epoch vs NB201's 12-epoch accuracies on the same 30 landmarks, and experiment=cpu without, x 2 seeds (6 runs: measured 93 min at the old 8-epoch cpu presets; at the 40-epoch ones not run: estimated 4 h on a 2-core CPU)
 	$(BUILD) standalone=benchmark standalone.column=cifar10_test
 	$(BUILD) standalone=benchmark
 	$(call sweep,landmark_fidelity_cpu)
