@@ -157,6 +157,7 @@ budget-nb201-cpu: ## the budget study on a CPU: SPOS, SPOS + 30 landmarks (λ co
 	$(call budget,budget_nb201_cpu,40,$(BUDGET_CPU_MIDRUN))
 	$(call budget,budget_nb201_cpu,10)
 	$(call report,budget-nb201-cpu,$(addprefix budget_nb201_cpu/epochs,20 40 10))
+	$(if $(DRY),,$(BIN)/python scripts/keep_runs.py outputs/sweeps/budget_nb201_cpu docs/results/budget-nb201-cpu/runs)
 
 budget-nb201: ## paper-scale budget study: paper_nb201_spos[_landmark] x 3 seeds at 100, 200, 400 epochs (18 GPU runs; not timed here)
 	$(call budget,budget_nb201,100)

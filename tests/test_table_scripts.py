@@ -34,3 +34,21 @@ def test_write_table_refuses_content_the_loader_would_not_accept(tmp_path):
     assert (tmp_path / "PROVENANCE.md").read_text() == NB201 + "\n" + section
     with pytest.raises(SystemExit, match="set TABLE_SHA256 in x.py"):
         table_output.write_table(out, b"abd", lambda: section, expected, "x.py")
+
+
+def test_keep_runs_copies_finished_runs_without_checkpoints_and_never_overwrites(tmp_path):
+    import json
+
+    spec = importlib.util.spec_from_file_location("keep_runs", SCRIPTS / "keep_runs.py")
+    keep_runs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(keep_runs)
+    source, dest = tmp_path / "sweep", tmp_path / "kept"
+    for name, final in (("epochs20/done", {"kendall_tau": 0.3}), ("epochs20/running", None)):
+        (source / name).mkdir(parents=True)
+        (source / name / "metrics.json").write_text(json.dumps({"final": final}))
+        (source / name / "archs.csv").write_text("arch\n")
+        (source / name / "checkpoint.pt").write_bytes(b"weights")
+    assert keep_runs.keep_runs(source, dest) == [dest / "epochs20/done"]
+    assert sorted(p.name for p in (dest / "epochs20/done").iterdir()) == ["archs.csv", "metrics.json"]
+    (dest / "epochs20/done/archs.csv").write_text("kept\n")
+    assert keep_runs.keep_runs(source, dest) == [] and (dest / "epochs20/done/archs.csv").read_text() == "kept\n"
