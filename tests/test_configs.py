@@ -5,6 +5,8 @@ from conftest import ROOT
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+import lrnas  # noqa: F401 - registers the resolvers the configs use (${lrnas.of_epochs:...})
+
 CONF = ROOT / "conf"
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir())
 BUILD_ONLY = {"standalone"}  # groups of `lrnas landmarks build` (conf/build.yaml), not of `lrnas train`
@@ -63,3 +65,22 @@ def test_standalone_recipes_are_the_benchmarks_own():
     assert (nb101.epochs, nb101.batch_size, nb101.train_images) == (108, 256, 40000)
     assert dict(nb101.optimizer) == {"_target_": "torch.optim.RMSprop", "lr": 0.2, "alpha": 0.9, "eps": 1.0,
                                      "momentum": 0.9, "weight_decay": 0.0001}
+
+
+@pytest.mark.parametrize(("overrides", "warmup"), [
+    (["experiment=cpu_landmark_cosine"], 15),  # the cpu preset's 40 epochs
+    (["experiment=cpu_landmark_cosine", "trainer.epochs=20"], 8),  # 7.5 rounds to 8
+    (["experiment=paper_nb201_spos_landmark"], 150),  # the authors' 150 of 400
+    (["experiment=paper_nb201_spos_landmark", "trainer.epochs=100"], 38),
+])
+def test_the_papers_warm_up_scales_with_the_budget(overrides, warmup):
+    cfg = compose_with(*overrides)
+    assert cfg.regularizer.warmup_epochs == warmup and cfg.regularizer.schedule == "cosine_increase"
+
+
+def test_the_config_resolver_and_report_statistics_examples_run():
+    import doctest
+
+    import lrnas.reporting.statistics
+
+    assert doctest.testmod(lrnas).failed == 0 and doctest.testmod(lrnas.reporting.statistics).failed == 0
