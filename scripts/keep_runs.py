@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 RESULT_FILES = ("config.yaml", "run_info.json", "metrics.json", "archs.csv", "landmarks.csv", "landmark_scores.csv",
-                "oracle_queries.csv", "search.csv", "train.log")
+                "oracle_queries.csv", "search.csv")  # not train.log: it names this machine's folders
 
 
 def finished(run: Path) -> bool:
