@@ -66,12 +66,13 @@ def budget_points(runs: Runs, labels: pd.DataFrame) -> pd.DataFrame | None:
 def cheap_reference(runs: Runs) -> dict[str, float]:
     """Per NB201-like space: Kendall tau-b of NB201's 12-epoch accuracies against the ground truth on the runs'
     evaluation sample (their archs.csv), where the space's table has that column."""
-    references = {}
+    references, seen = {}, set()
     for run, space, table in zip(runs.table["run"], runs.configs["space.name"],
                                  runs.configs.get("space.table", pd.Series(None, index=runs.configs.index)),
                                  strict=True):
-        if space in references:
+        if space in seen:  # one lookup per space, whether or not its table has the column
             continue
+        seen.add(space)
         benchmark = load_benchmark(space, None if pd.isna(table) else table)
         if benchmark is None or CHEAP_REFERENCE not in getattr(benchmark, "metrics", ()):
             continue

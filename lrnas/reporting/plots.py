@@ -33,17 +33,20 @@ def pyplot():
     return plt
 
 
-def write_plots(runs: Runs, out: Path) -> list[Path]:
-    """Every figure that the runs have data for, as ``out/<name>.png`` and ``.pdf``; returns the PNG paths."""
+def write_plots(runs: Runs, out: Path, budget: tuple[pd.DataFrame, dict] | None = None) -> list[Path]:
+    """Every figure that the runs have data for, as ``out/<name>.png`` and ``.pdf``; returns the PNG paths.
+    ``budget``: a budget study's points and references (lrnas.reporting.budget), when the caller has them already."""
     plt = pyplot()
     labels = method_labels(runs)
     history = labelled_history(runs, labels)
     styles = method_styles(labels)
     figures = {"tau_vs_epoch": tau_vs_epoch(plt, history, runs, styles), "scatter": scatter(plt, runs, labels),
                "regularizer": regularizer(plt, history, runs, styles), "ablation": ablation(plt, runs)}
-    points = budget_points(runs, labels)
-    if points is not None:
-        figures["budget"] = budget_figure(plt, points, cheap_reference(runs))
+    if budget is None:
+        points = budget_points(runs, labels)
+        budget = None if points is None else (points, cheap_reference(runs))
+    if budget is not None:
+        figures["budget"] = budget_figure(plt, *budget)
     written = []
     for name, figure in figures.items():
         if figure is None:

@@ -29,10 +29,11 @@ def write_report(runs: Runs, out: Path, command: str) -> list[Path]:
     runs.table.to_csv(out / "runs.csv", index=False)
     runs.history.to_csv(out / "history.csv", index=False)
     points = budget_points(runs, method_labels(runs))
+    budget = None if points is None else (points, cheap_reference(runs))
     if points is not None:
         points.to_csv(out / "budget.csv", index=False)
     try:
-        plots = write_plots(runs, out)
+        plots = write_plots(runs, out, budget)
     except RuntimeError as error:  # matplotlib missing: the tables still stand
         plots, missing_plots = [], str(error)
     else:
@@ -40,7 +41,7 @@ def write_report(runs: Runs, out: Path, command: str) -> list[Path]:
     lines = [f"# {out.name}", "", f"Made by `{command}`. {describe_provenance(runs)}", "", describe_sample(runs), "",
              to_markdown(summary), describe_statistics(summary), ""]
     if points is not None:
-        lines += [budget_markdown(points, cheap_reference(runs)), ""]
+        lines += [budget_markdown(*budget), ""]
     if runs.left_out:
         lines += ["## Runs not in the table", "", *(f"- {entry}" for entry in runs.left_out), ""]
     if plots or missing_plots:
