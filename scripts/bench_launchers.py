@@ -4,7 +4,7 @@ Trains the C=16, N=1 NB201 super-net (plain SPOS steps, batch 256, random data) 
 all of torch's threads, then in --jobs processes at once with cpu_count // jobs threads each (what joblib's loky
 backend gives them), and prints images per second of each and their ratio. Run it on a quiet machine.
 
-    python scripts/bench_launchers.py                # measured on a 2-core CPU: 751 vs 2 x 512 img/s, 1.37x
+    python scripts/bench_launchers.py                # measured on a 2-core CPU: 1173 vs 562 + 573 img/s, 0.97x
     python scripts/bench_launchers.py --steps 50 --jobs 4
 """
 from __future__ import annotations
