@@ -110,7 +110,12 @@ def test_registry():
         load_benchmark("nb999")
 
 
-@pytest.mark.parametrize("content", [None, b"not gzip", gzip.compress(b"index,arch_str\n0,x\n"), b"\x1f\x8b\x08"])
+# ids keep collection identical across xdist workers (a gzip header holds a timestamp).
+@pytest.mark.parametrize(
+    "content",
+    [None, b"not gzip", gzip.compress(b"index,arch_str\n0,x\n", mtime=0), b"\x1f\x8b\x08"],
+    ids=["missing", "not-gzip", "wrong-columns", "truncated-header"],
+)
 def test_missing_or_corrupt_table_gives_one_line_error(tmp_path, content):
     path = tmp_path / "nb201.csv.gz"
     if content is not None:
