@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: help install test train smoke bench lint format table mutation clean \
+.PHONY: help install test train smoke wheel bench lint format table mutation clean \
 	table-nb201 table-nb101 ablation-landmarks ablation-lambda ablation-schedule ablation-penalty ablation-selection ablation-pairs \
 	table-nb201-cpu table-nb101-cpu ablation-landmarks-cpu ablation-lambda-cpu ablation-schedule-cpu ablation-penalty-cpu ablation-selection-cpu ablation-pairs-cpu \
 	landmarks-nb201-cpu landmark-fidelity-cpu darts-cpu budget-nb201-cpu budget-nb201
@@ -58,6 +58,15 @@ train: ## train on real CIFAR-10 with the CPU preset; pass overrides with ARGS='
 
 smoke: ## one tiny end-to-end run on synthetic data (< 1 min)
 	$(BIN)/lrnas train experiment=smoke $(ARGS)
+
+WHEEL_DIR := build/wheel-check
+wheel: ## build the wheel, install it (not editable) into a fresh venv and run experiment=smoke outside the checkout
+	rm -rf $(WHEEL_DIR) && $(BIN)/pip wheel -q --no-deps -w $(WHEEL_DIR)/dist .
+	$(PYTHON) -m venv $(WHEEL_DIR)/venv
+	$(WHEEL_DIR)/venv/bin/pip install -q $(WHEEL_DIR)/dist/lrnas-*.whl
+	mkdir -p $(WHEEL_DIR)/elsewhere && cd $(WHEEL_DIR)/elsewhere && ../venv/bin/lrnas train experiment=smoke \
+		hydra.run.dir=run data.cache_dir=cache
+	test -s $(WHEEL_DIR)/elsewhere/run/metrics.json
 
 bench: ## speed vs xautodl's NB201 super-net, regularizer overhead, eval and table load (installs xautodl, bench-only)
 	$(BIN)/pip install -q --no-deps xautodl  # its metadata pins numpy<=1.19.5; its models run fine without it

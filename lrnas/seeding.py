@@ -11,7 +11,10 @@ no name is another's prefix) plus any counters, so adding a stream never moves a
 """
 from __future__ import annotations
 
+import random
+
 import numpy as np
+import torch
 
 # Every stream a run draws from. Run seed (``seed``): the global generators (weight init), the algorithm's path
 # sampling and its device-side draws, the training and held-out data orders (weights and arch steps), the landmark
@@ -31,3 +34,11 @@ def stream_seed(seed: int, name: str, *counters: int) -> int:
         raise ValueError(f"unknown random stream {name!r}; streams: {', '.join(STREAMS)}")
     sequence = np.random.SeedSequence(seed, spawn_key=(len(name), *name.encode(), *counters))
     return int(sequence.generate_state(1)[0])
+
+
+def seed_everything(seed: int) -> None:
+    """The global generators (weight init, anything without its own stream) get their own stream of ``seed``."""
+    global_seed = stream_seed(seed, "global")
+    random.seed(global_seed)
+    np.random.seed(global_seed)
+    torch.manual_seed(global_seed)

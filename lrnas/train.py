@@ -11,35 +11,24 @@ from __future__ import annotations
 import json
 import logging
 import random
-import shutil
-import tempfile
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
 import hydra
-import numpy as np
 import pandas as pd
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 
 from .algorithms import build_algorithm
-from .benchmarks import GroundTruthError, load_benchmark
-from .data import (
-    DeviceBatches,
-    default_cache_dir,
-    load_cifar10,
-    random_subset,
-    split_train,
-    to_float_normalized,
-    write_synthetic_cifar10,
-)
+from .benchmarks import load_benchmark
+from .conf import CONFIG_DIR
+from .data import DeviceBatches, load_data, random_subset, split_train, to_float_normalized
+from .device import resolve_device
 from .evaluation.ranking import EvalSample, draw_eval_sample, evaluate_ranking
-from .landmarks import Landmark, LandmarkFileError, LandmarkRegularizer, landmarks_from_config, save_landmarks
+from .landmarks import Landmark, LandmarkRegularizer, choose_landmarks, save_landmarks
 from .landmarks.refinement import as_landmarks, refine_landmarks, refinement_epochs
 from .records import save_checkpoint, save_csv, save_json, save_run_info
 from .resume import (
@@ -54,74 +43,13 @@ from .resume import (
     stop_on_signals,
 )
 from .search.on_supernet import search_supernet
-from .seeding import stream_seed
+from .seeding import seed_everything, stream_seed
 from .spaces import get_space
 from .supernets import build_supernet
 from .training import EpochProgress, SuperNetTrainer, build_optimizer
-from .validation import CONFIG_DIR, validate_config
+from .validation import validate_config
 
 log = logging.getLogger(__name__)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={name!r} but CUDA is not available here; use device=cpu or device=auto")
-    return torch.device(name)
-
-
-def seed_everything(seed: int) -> None:
-    """The global generators (weight init, anything without its own stream) get their own stream of ``seed``."""
-    global_seed = stream_seed(seed, "global")
-    random.seed(global_seed)
-    np.random.seed(global_seed)
-    torch.manual_seed(global_seed)
-
-
-def load_data(data_cfg):
-    """CIFAR-10 arrays from ``data.root``, or a tiny synthetic set in the official format (smoke runs, tests)."""
-    cache_dir = Path(data_cfg.cache_dir) if data_cfg.cache_dir else default_cache_dir()
-    if data_cfg.synthetic:
-        n_train, n_test = data_cfg.synthetic.train, data_cfg.synthetic.test
-        root = cache_dir / f"synthetic-{n_train}-{n_test}"
-        if not root.is_dir():
-            # Written aside and renamed into place: jobs of a parallel sweep never read a half-written set.
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            partial = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=cache_dir))
-            write_synthetic_cifar10(partial, n_train=n_train, n_test=n_test, seed=0)
-            try:
-                partial.rename(root)
-            except OSError:  # another job was first: its set is the same
-                shutil.rmtree(partial)
-    else:
-        root = Path(to_absolute_path(data_cfg.root))
-    return load_cifar10(root, cache_dir=cache_dir)
-
-
-def choose_landmarks(cfg: DictConfig, benchmark, space, reserved: set[str]) -> list[Landmark]:
-    """The configured landmark set, sorted worst to best, drawn from ``benchmark.landmark_pool`` (NB101: its uniform
-    cells) outside the evaluation sample ``reserved``."""
-    archs = [arch for arch in benchmark.landmark_pool if arch not in reserved]
-    pool = pd.Series(benchmark.accuracies(archs, cfg.space.ground_truth), index=archs)
-    landmarks = landmarks_from_config(cfg.landmarks, pool, stream_seed(cfg.seed, "landmarks"),
-                                      validate_arch=space.parse_arch, resolve_path=to_absolute_path)
-    # A file may write a network another way than the table does (DARTS: a node's inputs in either order; NB101: an
-    # isomorphic cell): under the table's string it is kept out of the evaluation sample, which compares strings.
-    keyed = [Landmark(table_key(benchmark, lm.arch), lm.accuracy) for lm in landmarks]
-    repeated = [arch for arch, count in Counter(lm.arch for lm in keyed).items() if count > 1]
-    if repeated:
-        raise LandmarkFileError(f"{cfg.landmarks.get('path')}: {repeated[0]!r} is listed more than once (written "
-                                "differently); expected each architecture once")
-    return keyed
-
-
-def table_key(benchmark, arch: str) -> str:
-    """The table's string for ``arch`` (any valid form of it), or ``arch`` itself if the table lacks it."""
-    try:
-        return benchmark.table["arch_str"].iloc[benchmark.index_of(arch)]
-    except GroundTruthError:
-        return arch
 
 
 @dataclass

@@ -4,12 +4,12 @@ import random
 import pytest
 import torch
 import torch.nn.functional as F
+from lrnas.conf import CONFIG_DIR
 from omegaconf import OmegaConf
 
 from lrnas.algorithms import ALGORITHMS, build_algorithm
 from lrnas.spaces import nb201
 from lrnas.supernets.nb201 import NB201SuperNet, SearchCell
-from lrnas.validation import CONFIG_DIR
 
 ARCH = ("nor_conv_3x3", "avg_pool_3x3", "nor_conv_1x1", "skip_connect", "none", "nor_conv_3x3")
 

@@ -1,13 +1,12 @@
 """Compose every config file, so broken YAML or a bad override fails here, not in a user's run."""
 
 import pytest
-from conftest import ROOT
 from hydra import compose, initialize_config_dir
+from lrnas.conf import CONFIG_DIR as CONF
 from omegaconf import OmegaConf
 
 import lrnas  # noqa: F401 - registers the resolvers the configs use (${lrnas.of_epochs:...})
 
-CONF = ROOT / "conf"
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir())
 BUILD_ONLY = {"standalone"}  # groups of `lrnas landmarks build` (conf/build.yaml), not of `lrnas train`
 

@@ -253,8 +253,7 @@ def written_swapped(arch) -> str:
 
 
 def test_file_landmarks_written_another_way_are_the_tables_architectures(tmp_path):
-    from lrnas.landmarks import LandmarkFileError
-    from lrnas.train import choose_landmarks
+    from lrnas.landmarks import LandmarkFileError, choose_landmarks
 
     table = load_benchmark("darts", str(write_table(tmp_path / "table.csv", 30)))
     chosen = [darts.parse_arch(arch) for arch in table.archs[:3]]

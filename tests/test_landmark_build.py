@@ -68,7 +68,7 @@ def test_build_writes_a_landmark_file_that_train_reads_as_it_is(built, tmp_path)
 
 def test_build_chooses_the_landmarks_a_run_with_the_same_seed_draws(tmp_path):
     from lrnas.evaluation.ranking import draw_eval_sample
-    from lrnas.train import choose_landmarks
+    from lrnas.landmarks import choose_landmarks
 
     out = tmp_path / "lookup"
     build(build_config(out, "standalone=benchmark", "seed=3", base=[]))

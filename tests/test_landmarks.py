@@ -7,13 +7,13 @@ from __future__ import annotations
 import collections
 import math
 import random
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
+from lrnas.conf import CONFIG_DIR as CONF
 from omegaconf import OmegaConf
 from scipy.stats import chisquare
 
@@ -34,8 +34,6 @@ from lrnas.landmarks import (
     select_landmarks,
 )
 from lrnas.spaces import nb201
-
-CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 @pytest.fixture(scope="module")

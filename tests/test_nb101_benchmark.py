@@ -195,7 +195,7 @@ def landmarks_of(benchmark, method: str, count: int, eval_archs: int = 500):
     from omegaconf import OmegaConf
 
     from lrnas.evaluation.ranking import draw_eval_sample
-    from lrnas.train import choose_landmarks
+    from lrnas.landmarks import choose_landmarks
 
     cfg = OmegaConf.create({"seed": 0, "space": {"ground_truth": "cifar10_test"},
                             "landmarks": {"method": method, "num_landmarks": count, "seed": None}})

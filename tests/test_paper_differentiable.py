@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
+from lrnas.conf import CONFIG_DIR
 from omegaconf import OmegaConf
 
 from lrnas.algorithms import build_algorithm
@@ -14,7 +15,7 @@ from lrnas.spaces import nb201
 from lrnas.spaces.nb201 import EDGES
 from lrnas.supernets.nb201 import NB201SuperNet
 from lrnas.supernets.nb201_partial import PartialChannelSearchCell
-from lrnas.validation import CONFIG_DIR, validate_config
+from lrnas.validation import validate_config
 
 ARCH = ("nor_conv_3x3", "none", "nor_conv_1x1", "skip_connect", "avg_pool_3x3", "nor_conv_3x3")
 PHASED = {"supernet_warmup_epochs": 2, "arch_start_epoch": 4}  # epochs 1-2 SPOS, 3 frozen alpha, 4-6 search

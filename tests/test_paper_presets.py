@@ -1,10 +1,10 @@
 """Every `experiment=paper_*` preset composes the authors' protocol (kcyu2014/nas-landmarkreg; docs/faithfulness.md):
 their super-net, their optimizer semantics, their budgets and, in the `_landmark` twins, their landmark term."""
 import pytest
-from conftest import ROOT
+from lrnas.conf import CONFIG_DIR
 from test_configs import compose_with
 
-PAPER_PRESETS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("paper_*.yaml"))
+PAPER_PRESETS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("paper_*.yaml"))
 
 
 def test_the_paper_presets_exist():

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from conftest import ROOT
+from lrnas.conf import CONFIG_DIR
 from omegaconf import OmegaConf
 
 from lrnas.search import evolution_search, random_search, run_search, top_k_by_probability
@@ -155,7 +156,7 @@ def test_top_k_by_probability_ranks_zero_probability_last_and_rejects_logits():
 
 @pytest.mark.parametrize("name", SEARCHES)
 def test_run_search_reads_the_config_file_and_its_defaults_match_the_code(name):
-    cfg = OmegaConf.load(ROOT / "conf" / "search" / f"{name}.yaml")
+    cfg = OmegaConf.load(CONFIG_DIR / "search" / f"{name}.yaml")
     defaults = {k: p.default for k, p in inspect.signature(SEARCHES[name]).parameters.items()
                 if k not in ("space", "fitness", "rng")}
     assert {k: cfg[k] for k in defaults} == defaults
@@ -263,7 +264,7 @@ def test_smoke_preset_evolution_with_a_budget_beyond_the_population_runs_later_g
     # generation 0. With a budget past the population, generations 1 and 2 breed from the fittest.
     from hydra import compose, initialize_config_dir
 
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose(config_name="config", overrides=["experiment=smoke", "search=evolution", "search.candidates=120"])
     search_cfg = cfg.search
     assert search_cfg.population == 50 and search_cfg.candidates == 120

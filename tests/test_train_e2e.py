@@ -120,8 +120,7 @@ LANDMARKS = ["landmarks=random", "landmarks.num_landmarks=8", "regularizer=landm
 
 def composed(*overrides):
     from hydra import compose, initialize_config_dir
-
-    from lrnas.validation import CONFIG_DIR
+    from lrnas.conf import CONFIG_DIR
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         return compose(config_name="config", overrides=["device=cpu", *overrides])

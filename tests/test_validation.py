@@ -11,12 +11,13 @@ import sys
 import pytest
 from conftest import ROOT
 from hydra import compose, initialize_config_dir
+from lrnas.conf import CONFIG_DIR
 from omegaconf import DictConfig
 
 from lrnas import validation
 from lrnas.benchmarks import GroundTruthError, load_nb201, nb201
 from lrnas.spaces import SPACES, get_space
-from lrnas.validation import CONFIG_DIR, SCHEMA, preflight
+from lrnas.validation import SCHEMA, preflight
 
 TABLE = ROOT / "tests" / "bad_inputs.csv"
 SHIPPED_TABLE = nb201.TABLE_PATH

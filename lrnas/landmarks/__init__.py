@@ -1,4 +1,5 @@
 """Landmark Regularization (Yu, Salzmann, Ranftl, CVPR 2021): landmark sets and the ranking regularizer."""
+from lrnas.landmarks.choice import choose_landmarks, table_key
 from lrnas.landmarks.regularizer import (
     PAIR_PROCEDURES,
     PENALTIES,
@@ -28,6 +29,7 @@ __all__ = [
     "Landmark",
     "LandmarkFileError",
     "LandmarkRegularizer",
+    "choose_landmarks",
     "hamming_groups",
     "lambda_at",
     "landmarks_from_config",
@@ -37,4 +39,5 @@ __all__ = [
     "sample_pairs",
     "save_landmarks",
     "select_landmarks",
+    "table_key",
 ]

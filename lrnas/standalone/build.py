@@ -35,15 +35,18 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from ..benchmarks import GroundTruthError, load_benchmark
-from ..data import DeviceBatches, random_subset, to_float_normalized
+from ..conf import CONFIG_DIR
+from ..data import DeviceBatches, load_data, random_subset, to_float_normalized
+from ..device import resolve_device
 from ..evaluation.metrics import kendall_tau
 from ..evaluation.ranking import draw_eval_sample
+from ..landmarks import choose_landmarks
 from ..landmarks.selection import check_listed_arch
 from ..records import atomic_write, git_revision, save_json
 from ..resume import run_job, stop_on_signals
 from ..seeding import stream_seed
 from ..spaces import get_space
-from ..validation import CONFIG_DIR, MAX_SEED, ConfigError, integer, invalid, non_negative, optional, positive
+from ..validation import MAX_SEED, ConfigError, integer, invalid, non_negative, optional, positive
 from .training import build_network, train_standalone
 
 log = logging.getLogger(__name__)
@@ -158,8 +161,6 @@ def choose_archs(cfg: DictConfig, space) -> list[str]:
     if cfg.landmarks.method not in CHOOSING:
         raise ConfigError(f"landmarks={cfg.landmarks.method} does not choose architectures to build; use "
                           f"landmarks={'|'.join(CHOOSING)}, or build.archs=PATH for your own list")
-    from ..train import choose_landmarks  # the same choice a run makes, so a built file can stand in for the table
-
     benchmark = load_benchmark(cfg.space.name, cfg.space.get("table"))
     if benchmark is None:
         return sample_archs(cfg, space)
@@ -266,8 +267,6 @@ class Trainer:
     """The data, device and recipe shared by every training of one build."""
 
     def __init__(self, cfg: DictConfig, identity: dict):
-        from ..train import load_data, resolve_device
-
         self.cfg, self.recipe = cfg, cfg.standalone
         self.device = resolve_device(cfg.device)
         data = load_data(cfg.data)

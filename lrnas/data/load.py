@@ -1,0 +1,31 @@
+"""The ``data`` config group -> CIFAR-10 arrays: the archive or folder at ``data.root``, or a tiny synthetic set in
+the official format (smoke runs, tests), decoded once into the cache."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from hydra.utils import to_absolute_path
+
+from .cifar10 import CIFAR10, default_cache_dir, load_cifar10, write_synthetic_cifar10
+
+
+def load_data(data_cfg) -> CIFAR10:
+    """CIFAR-10 arrays from ``data.root``, or a tiny synthetic set in the official format (smoke runs, tests)."""
+    cache_dir = Path(data_cfg.cache_dir) if data_cfg.cache_dir else default_cache_dir()
+    if data_cfg.synthetic:
+        n_train, n_test = data_cfg.synthetic.train, data_cfg.synthetic.test
+        root = cache_dir / f"synthetic-{n_train}-{n_test}"
+        if not root.is_dir():
+            # Written aside and renamed into place: jobs of a parallel sweep never read a half-written set.
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            partial = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=cache_dir))
+            write_synthetic_cifar10(partial, n_train=n_train, n_test=n_test, seed=0)
+            try:
+                partial.rename(root)
+            except OSError:  # another job was first: its set is the same
+                shutil.rmtree(partial)
+    else:
+        root = Path(to_absolute_path(data_cfg.root))
+    return load_cifar10(root, cache_dir=cache_dir)
