@@ -177,11 +177,11 @@ def import_(benchmark: str, tfrecord: Path | None, json_path: Path | None, out: 
             raise ValueError(f"{', '.join(stray)} is not an input of {benchmark}, which reads {needed}")
         out = out if out is not None else Path(default_out)
         if benchmark == "nb101":
-            from .benchmarks.nb101_import import import_nb101  # imported here so `lrnas --help` stays fast
+            from .spaces.nb101.importer import import_nb101  # imported here so `lrnas --help` stays fast
 
             summary = import_nb101(tfrecord, out, force=force)
         else:
-            from .benchmarks.nds_import import import_nds
+            from .spaces.darts.importer import import_nds
 
             summary = import_nds(json_path, out, force=force)
     except (ValueError, OSError) as error:  # bad input (incl. corrupt files) and unreadable/unwritable paths

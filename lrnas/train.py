@@ -23,7 +23,6 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from .algorithms import build_algorithm
-from .benchmarks import load_benchmark
 from .conf import CONFIG_DIR
 from .data import DeviceBatches, load_data, random_subset, split_train, to_float_normalized
 from .device import resolve_device
@@ -44,8 +43,7 @@ from .resume import (
 )
 from .search.on_supernet import search_supernet
 from .seeding import seed_everything, stream_seed
-from .spaces import get_space
-from .supernets import build_supernet
+from .spaces import build_supernet, get_space, load_benchmark
 from .training import EpochProgress, SuperNetTrainer, build_optimizer
 from .validation import validate_config
 

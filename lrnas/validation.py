@@ -32,13 +32,12 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from .algorithms import ALGORITHMS, DIFFERENTIABLE
-from .benchmarks import load_benchmark
 from .conf import CONFIG_DIR
 from .evaluation.ranking import MIN_EVAL_BATCH
 from .landmarks.regularizer import PAIR_PROCEDURES, PENALTIES, SCHEDULES, lambda_at, schedule_epochs
 from .landmarks.selection import METHODS, landmarks_from_config
 from .search import SEARCHES
-from .spaces import SPACES, get_space
+from .spaces import SPACES, get_space, load_benchmark
 
 REGULARIZERS = ("none", "landmark")  # the options of conf/regularizer/, as lrnas.train dispatches on them
 # Seeds numpy accepts (numpy.random.seed and SeedSequence): non-negative, 32 bits.

@@ -29,12 +29,11 @@ import torch.nn.functional as F
 from omegaconf import OmegaConf
 
 from lrnas.algorithms import SPOS
-from lrnas.benchmarks import load_nb201
 from lrnas.data import DeviceBatches, to_float_normalized
 from lrnas.evaluation.ranking import supernet_accuracies
 from lrnas.landmarks import LandmarkRegularizer, select_landmarks
-from lrnas.spaces import nb201
-from lrnas.supernets import build_supernet
+from lrnas.spaces import build_supernet, nb201
+from lrnas.spaces.nb201.benchmark import load_nb201
 from lrnas.training import SuperNetTrainer, build_optimizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,7 +152,7 @@ class Bench:
 
 def table_load_figures() -> tuple[float, float]:
     """Seconds and peak traced MB to load and checksum the ground-truth table, in a fresh interpreter."""
-    code = ("import time, tracemalloc; from lrnas.benchmarks import load_nb201; tracemalloc.start(); "
+    code = ("import time, tracemalloc; from lrnas.spaces.nb201.benchmark import load_nb201; tracemalloc.start(); "
             "t = time.perf_counter(); load_nb201(); "
             "print(time.perf_counter() - t, tracemalloc.get_traced_memory()[1] / 2**20)")
     seconds, megabytes = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

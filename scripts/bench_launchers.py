@@ -21,8 +21,7 @@ import torch
 
 def train_steps(steps: int, batch: int) -> float:
     """Images per second over ``steps`` SPOS steps, after 3 warm-up steps."""
-    from lrnas.spaces import get_space
-    from lrnas.supernets import build_supernet
+    from lrnas.spaces import build_supernet, get_space
 
     space = get_space("nb201")
     net = build_supernet("nb201", C=16, N=1, num_classes=10)

@@ -9,7 +9,7 @@ Writes the xz table (one row per unique cell, sorted by ``arch_str``, which comp
 xz: 4.1 MB against gzip's 5.3 MB) and replaces the NB101 section of PROVENANCE.md next to it. The output is
 byte-reproducible (xz stores no timestamp), so its
 sha256 identifies the data: the loader accepts only the table whose sha256 is ``TABLE_SHA256`` in
-lrnas/benchmarks/nb101.py, and this script exits 1 when a rebuild differs from it.
+lrnas/spaces/nb101/benchmark.py, and this script exits 1 when a rebuild differs from it.
 """
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ sys.path.insert(0, str(REPO))  # run as a plain script from a checkout, no insta
 
 from table_output import relative_command, sha256, write_table  # noqa: E402
 
-from lrnas.benchmarks.nb101 import SHIPPED_CELLS, TABLE_SHA256  # noqa: E402
 from lrnas.spaces.nb101 import format_arch, module_hash, parse_arch, prune  # noqa: E402
+from lrnas.spaces.nb101.benchmark import SHIPPED_CELLS, TABLE_SHA256  # noqa: E402
 
 FULL_CELLS = 28_963  # the source's `full` tag: a uniform sample of the whole space
 BEST = ("02e5a0247bbdcf2860b7e96f74961594", 94.3176)  # best mean test accuracy (shared/data/PROVENANCE.md)
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     command = relative_command("build_nb101_table.py", args.src, args.out)
     data = lzma.compress(table.to_csv(index=False, lineterminator="\n").encode(), preset=9 | lzma.PRESET_EXTREME)
     write_table(args.out, data, lambda: provenance(args.src, args.out, table, command), TABLE_SHA256,
-                "lrnas/benchmarks/nb101.py")
+                "lrnas/spaces/nb101/benchmark.py")
 
 if __name__ == "__main__":
     main()

@@ -6,7 +6,7 @@
 
 Writes the gzip table (one row per NB201 index) and PROVENANCE.md next to it. The output is
 byte-reproducible (fixed gzip mtime), so its sha256 identifies the data: the loader accepts only the table whose
-sha256 is ``TABLE_SHA256`` in lrnas/benchmarks/nb201.py, and this script exits 1 when a rebuild differs from it.
+sha256 is ``TABLE_SHA256`` in lrnas/spaces/nb201/benchmark.py, and this script exits 1 when a rebuild differs from it.
 """
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ sys.path.insert(0, str(REPO))  # run as a plain script from a checkout, no insta
 
 from table_output import relative_command, sha256, write_table  # noqa: E402
 
-from lrnas.benchmarks.nb201 import TABLE_SHA256  # noqa: E402
 from lrnas.spaces.nb201 import NUM_ARCHS, format_arch, parse_arch  # noqa: E402
+from lrnas.spaces.nb201.benchmark import TABLE_SHA256  # noqa: E402
 
 BAYESWATCH = "nb201_200ep_cifar10_naswot.csv"  # MIT; preferred wherever columns overlap
 NATS = "nats_bench.csv"  # no licence stated; used only for what BayesWatch lacks
@@ -55,7 +55,7 @@ MEANINGS = {
                          "(hyper-opts/12E.config), a low-fidelity landmark source (`standalone=benchmark`)",
     "params_m": "parameter count in millions (CIFAR-10 network), as the source file gives it: for 204 cells, all with "
                 "a skip_connect, it differs by 0.009 to 0.16 M from the count of NB201's network built op by op "
-                "(`lrnas/standalone/nb201.py`, which matches the other 15,421); not corrected here, so the "
+                "(`lrnas/spaces/nb201/network.py`, which matches the other 15,421); not corrected here, so the "
                 "parameter-count baseline uses the file's values",
     "unique_key": "isomorphism-canonical cell form (NATS `UniqueString`); 6,466 distinct values",
 }
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     command = relative_command("build_nb201_table.py", args.src, args.out)
     data = gzip.compress(table.to_csv(lineterminator="\n").encode(), compresslevel=9, mtime=0)
     write_table(args.out, data, lambda: provenance(args.src, args.out, table, command), TABLE_SHA256,
-                "lrnas/benchmarks/nb201.py")
+                "lrnas/spaces/nb201/benchmark.py")
 
 if __name__ == "__main__":
     main()

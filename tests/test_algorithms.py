@@ -9,7 +9,8 @@ from omegaconf import OmegaConf
 
 from lrnas.algorithms import ALGORITHMS, build_algorithm
 from lrnas.spaces import nb201
-from lrnas.supernets.nb201 import NB201SuperNet, SearchCell
+from lrnas.spaces.nb201.cells import SearchCell
+from lrnas.spaces.nb201.supernet import NB201SuperNet
 
 ARCH = ("nor_conv_3x3", "avg_pool_3x3", "nor_conv_1x1", "skip_connect", "none", "nor_conv_3x3")
 

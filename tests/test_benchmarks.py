@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 from scipy.stats import kendalltau
 
-from lrnas.benchmarks import GroundTruthError, NB201Benchmark, load_benchmark, load_nb101, load_nb201
-from lrnas.benchmarks.nb201 import METRICS, TABLE_PATH
+from lrnas.benchmarks import GroundTruthError
+from lrnas.spaces import load_benchmark
+from lrnas.spaces.nb101.benchmark import load_nb101
 from lrnas.spaces.nb201 import InvalidArch, all_archs, format_arch, parse_arch
+from lrnas.spaces.nb201.benchmark import METRICS, TABLE_PATH, NB201Benchmark, load_nb201
 
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 ROW0 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"

@@ -38,7 +38,7 @@ def test_every_option_composes_and_resolves(group, option):
 def test_build_defaults_to_the_spaces_own_recipe(space):
     cfg = compose_with(f"space={space}", config="build")
     assert cfg.standalone.name == f"{space}_{cfg.standalone.epochs}ep"
-    assert cfg.standalone.network._target_ == f"lrnas.standalone.{space}.{space.upper()}Network"
+    assert cfg.standalone.network._target_ == f"lrnas.spaces.{space}.network.{space.upper()}Network"
     OmegaConf.to_container(cfg, resolve=True)
 
 

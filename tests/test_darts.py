@@ -11,10 +11,10 @@ import torch
 from hydra import compose, initialize_config_dir
 from scipy import stats
 
-from lrnas.benchmarks import GroundTruthError, load_benchmark
-from lrnas.spaces import darts, get_space
-from lrnas.supernets import build_supernet
-from lrnas.supernets.darts import DARTSSuperNet
+from lrnas.benchmarks import GroundTruthError
+from lrnas.spaces import build_supernet, darts, get_space, load_benchmark
+from lrnas.spaces.darts import arch as darts_arch  # its private helpers
+from lrnas.spaces.darts.supernet import DARTSSuperNet
 from lrnas.train import train
 from lrnas.validation import CONFIG_DIR, ConfigError, preflight
 
@@ -30,9 +30,9 @@ def archs(count, seed=0):
 
 
 def test_docstring_examples_run():
-    import lrnas.supernets.darts
+    import lrnas.spaces.darts.supernet
 
-    assert doctest.testmod(darts).failed == 0 and doctest.testmod(lrnas.supernets.darts).failed == 0
+    assert doctest.testmod(darts).failed == 0 and doctest.testmod(lrnas.spaces.darts.supernet).failed == 0
 
 
 def test_genotype_notation_round_trips_and_is_canonical():
@@ -66,7 +66,7 @@ def test_space_size_and_evolution_operators():
     per_node = []
     for i, node in enumerate(darts.NODES):
         items = [(op, source) for op in darts.OPS for source in range(node)]
-        pairs = {darts._canonical([*[("skip_connect", 0)] * (2 * i), a, b, *[("skip_connect", 0)] * (6 - 2 * i)])
+        pairs = {darts_arch._canonical([*[("skip_connect", 0)] * (2 * i), a, b, *[("skip_connect", 0)] * (6 - 2 * i)])
                  for a in items for b in items}
         per_node.append(len(pairs))
     assert per_node == [105, 231, 406, 630]
@@ -108,7 +108,7 @@ def test_derivation_keeps_each_nodes_two_strongest_edges_and_their_best_non_none
             for kind in ("normal", "reduce"):
                 probs[darts.edge_index(kind, node, source), darts.RELAXED_OPS.index(op)] = weight
     derived = darts.derive_arch(probs)
-    expected = darts._canonical([pair for node in darts.NODES for pair in want[("normal", node)]])
+    expected = darts_arch._canonical([pair for node in darts.NODES for pair in want[("normal", node)]])
     assert derived == (expected, expected)
     ranked = darts.most_probable(probs, 3)
     assert ranked[0][0] == derived and ranked[0][1] == pytest.approx(0.2 ** 8)
@@ -132,7 +132,7 @@ def test_single_path_equals_the_full_relaxed_forward_with_one_hot_weights(partia
     torch.manual_seed(0)
     net = DARTSSuperNet(C=8, N=1, partial_channels=partial_channels)
     x = torch.randn(4, 3, 16, 16)
-    repeated = tuple(darts._canonical([("sep_conv_3x3", 0), ("skip_connect", 0)] * 4) for _ in range(2))
+    repeated = tuple(darts_arch._canonical([("sep_conv_3x3", 0), ("skip_connect", 0)] * 4) for _ in range(2))
     for arch in [*archs(3), DARTS_V2, repeated]:  # repeated: both inputs of every node from state 0
         fast = net(x, arch)
         full = net.forward_mixed(x, weights_of(arch), partial_channels=partial_channels)

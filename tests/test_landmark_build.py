@@ -13,10 +13,9 @@ from conftest import ROOT
 from hydra import compose, initialize_config_dir
 from scipy.stats import kendalltau
 
-from lrnas.benchmarks import load_benchmark
 from lrnas.landmarks import LandmarkFileError, load_landmarks
 from lrnas.resume import Interrupted
-from lrnas.spaces import nb101, nb201
+from lrnas.spaces import load_benchmark, nb101, nb201
 from lrnas.standalone.build import COLUMNS, build, gather, read_arch_list
 from lrnas.validation import CONFIG_DIR, ConfigError, preflight
 
@@ -146,12 +145,12 @@ def test_a_folder_holds_one_build(built, tmp_path):
     (["build.only=true"], "build.only=true is invalid: must be null or an integer in 0..2"),
     (["build.only=1.5"], "build.only=1.5 is invalid: must be null or an integer in 0..2"),
     (["seed=-1"], "seed=-1 is invalid: must be an integer in 0..4294967295"),
-    (["standalone.network._target_=lrnas.standalone.nb201.Nope"], "standalone.network "
-                                                                  "(lrnas.standalone.nb201.Nope) cannot build"),
-    (["+standalone.network.width=3"], "standalone.network (lrnas.standalone.nb201.NB201Network) cannot build a "
+    (["standalone.network._target_=lrnas.spaces.nb201.network.Nope"], "standalone.network "
+                                                                  "(lrnas.spaces.nb201.network.Nope) cannot build"),
+    (["+standalone.network.width=3"], "standalone.network (lrnas.spaces.nb201.network.NB201Network) cannot build a "
                                       "network: "),
     (["+standalone.optimizer.betas=3"], "standalone.optimizer (torch.optim.SGD) cannot be made: "),
-    (["space=nb101", "standalone.references=[]"], "standalone.network (lrnas.standalone.nb201.NB201Network) "
+    (["space=nb101", "standalone.references=[]"], "standalone.network (lrnas.spaces.nb201.network.NB201Network) "
                                                   "cannot build a network: "),
     (["standalone.references=[cifar10_tst]"], "standalone.references='cifar10_tst' is invalid: must be one of"),
     (["standalone.epochs=0"], "standalone.epochs=0 is invalid: must be an integer >= 1"),

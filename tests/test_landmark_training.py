@@ -6,12 +6,11 @@ import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf
 
-from lrnas.benchmarks import load_nb201
 from lrnas.evaluation.ranking import draw_eval_sample
 from lrnas.landmarks import Landmark, LandmarkRegularizer
 from lrnas.landmarks.refinement import refinement_epochs
-from lrnas.spaces import nb201
-from lrnas.supernets import build_supernet
+from lrnas.spaces import build_supernet, nb201
+from lrnas.spaces.nb201.benchmark import load_nb201
 
 ARCH_A = ("nor_conv_3x3", "nor_conv_1x1", "nor_conv_3x3", "skip_connect", "nor_conv_3x3", "avg_pool_3x3")
 ARCH_B = nb201.parse_arch("|nor_conv_1x1~0|+|avg_pool_3x3~0|skip_connect~1|+|nor_conv_1x1~0|none~1|nor_conv_3x3~2|")

@@ -6,9 +6,10 @@ import re
 import numpy as np
 import pytest
 
-from lrnas.benchmarks import GroundTruthError, NotInTable, load_benchmark, load_nb201
-from lrnas.benchmarks.nb101 import METRICS, TABLE_PATH, NB101Benchmark, check_table, load_nb101
-from lrnas.spaces import nb101
+from lrnas.benchmarks import GroundTruthError
+from lrnas.spaces import load_benchmark, nb101
+from lrnas.spaces.nb101.benchmark import METRICS, TABLE_PATH, NB101Benchmark, NotInTable, check_table, load_nb101
+from lrnas.spaces.nb201.benchmark import load_nb201
 
 BEST_HASH = "02e5a0247bbdcf2860b7e96f74961594"
 
@@ -247,7 +248,7 @@ def test_pools_follow_the_configured_table(tmp_path, bench):
 
 
 def test_training_sampler_reads_no_table(monkeypatch):
-    import lrnas.benchmarks.nb101 as benchmark_module
+    import lrnas.spaces.nb101.benchmark as benchmark_module
 
     def refuse(*args, **kwargs):
         raise AssertionError("the NB101 sampler read a ground-truth table")

@@ -18,10 +18,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import assert_import_keeps_its_output_without_force
 
-from lrnas.benchmarks import tfrecord
-from lrnas.benchmarks.nb101_import import COLUMNS, import_nb101, parse_record
-from lrnas.benchmarks.tfrecord import TFRecordError, crc32c, crc32c_many, crc32c_python, decode_message, iter_records
 from lrnas.cli import cli
+from lrnas.spaces.nb101 import tfrecord
+from lrnas.spaces.nb101.importer import COLUMNS, import_nb101, parse_record
+from lrnas.spaces.nb101.tfrecord import TFRecordError, crc32c, crc32c_many, crc32c_python, decode_message, iter_records
 
 # ----- an independent writer of the official format -----
 

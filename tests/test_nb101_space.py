@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from scipy.stats import chi2_contingency
 
-from lrnas.benchmarks import load_nb101
 from lrnas.spaces import get_space, nb101, nb201
+from lrnas.spaces.nb101 import arch as nb101_arch  # its private helpers
+from lrnas.spaces.nb101.benchmark import load_nb101
 
 CELL = "0110000100010000:conv3x3-bn-relu,maxpool3x3"  # 0 -> 1, 0 -> 2, 1 -> 3, 2 -> 3
 
@@ -132,7 +133,7 @@ def test_sampler_weights_count_every_small_cell_exactly_once():
                 forms = nb101.labelled_forms((arch[0], ops))
                 assert forms == brute_force_forms((arch[0], ops))
                 mass[nb101.module_hash((arch[0], ops))] += Fraction(1, forms)
-        assert {nb101._shape(n, mask)[0] for mask in nb101._pruned_matrices(n)} == candidates
+        assert {nb101_arch._shape(n, mask)[0] for mask in nb101_arch._pruned_matrices(n)} == candidates
         assert len(mass) == CELLS_BY_VERTICES[n] and set(mass.values()) == {1}
 
 
@@ -140,17 +141,17 @@ def test_sampler_weights_add_up_to_the_423624_cells():
     """Sum of 1/c over every candidate (pruned matrix x ops) = the number of unique cells, per vertex count."""
     for n, cells in CELLS_BY_VERTICES.items():
         mass = Fraction(0)
-        for mask in nb101._pruned_matrices(n):
-            _, orders, automorphisms = nb101._shape(n, mask)
+        for mask in nb101_arch._pruned_matrices(n):
+            _, orders, automorphisms = nb101_arch._shape(n, mask)
             if not automorphisms:  # every op assignment has c = orders
                 mass += Fraction(3 ** (n - 2), orders)
             else:
-                mass += sum(Fraction(1, nb101._forms(n, mask, ops)) for ops in itertools.product(nb101.OPS,
+                mass += sum(Fraction(1, nb101_arch._forms(n, mask, ops)) for ops in itertools.product(nb101.OPS,
                                                                                               repeat=n - 2))
         assert mass == cells, n
     assert sum(CELLS_BY_VERTICES.values()) == nb101.NUM_ARCHS
     rng = random.Random(0)  # the 7-vertex candidates are exactly the pruned valid matrices (checked on a sample)
-    candidates = {nb101._shape(7, mask)[0] for mask in nb101._pruned_matrices(7)}
+    candidates = {nb101_arch._shape(7, mask)[0] for mask in nb101_arch._pruned_matrices(7)}
     for _ in range(20000):
         matrix = tuple(tuple(int(u < v and rng.random() < 0.35) for v in range(7)) for u in range(7))
         arch = (matrix, ("maxpool3x3",) * 5)
@@ -161,7 +162,7 @@ def nb101_random_spec(rng: random.Random) -> nb101.Arch:
     """NB101's own sampler (nasbench.api random_spec): a uniform 7x7 upper-triangular matrix and ops until valid."""
     while True:
         matrix = [[int(u < v and rng.random() < 0.5) for v in range(7)] for u in range(7)]
-        pruned = nb101._valid_or_none((matrix, [rng.choice(nb101.OPS) for _ in range(5)]))
+        pruned = nb101_arch._valid_or_none((matrix, [rng.choice(nb101.OPS) for _ in range(5)]))
         if pruned is not None:
             return pruned
 

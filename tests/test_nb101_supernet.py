@@ -5,9 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lrnas.spaces import nb101
-from lrnas.supernets import build_supernet
-from lrnas.supernets.nb101 import CellPlan, NB101Cell, NB101SuperNet, live_vertices, vertex_channels
+from lrnas.spaces import build_supernet, nb101
+from lrnas.spaces.nb101.supernet import CellPlan, NB101Cell, NB101SuperNet, live_vertices, vertex_channels
 
 # input -> 1 (conv3x3) -> 2 (maxpool) -> output, 1 -> output, input -> output
 CELL = nb101.parse_arch("0101001100010000:conv3x3-bn-relu,maxpool3x3")

@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import assert_import_keeps_its_output_without_force
 
-from lrnas.benchmarks.nds_import import COLUMNS, import_nds
 from lrnas.cli import cli
 from lrnas.spaces import darts
+from lrnas.spaces.darts.importer import COLUMNS, import_nds
 
 EPOCHS = 4
 
@@ -113,7 +113,7 @@ def test_import_round_trips_every_genotype(official, entries, archs, tmp_path):
 
 
 def test_lrnas_loads_the_table(official, archs, tmp_path):
-    from lrnas.benchmarks.darts import load_darts_table
+    from lrnas.spaces.darts.benchmark import load_darts_table
 
     out = tmp_path / "darts_nds.csv.gz"
     import_nds(official, out)

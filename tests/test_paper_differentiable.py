@@ -13,8 +13,8 @@ from lrnas.algorithms import build_algorithm
 from lrnas.algorithms.gdas import gumbel_temperature
 from lrnas.spaces import nb201
 from lrnas.spaces.nb201 import EDGES
-from lrnas.supernets.nb201 import NB201SuperNet
-from lrnas.supernets.nb201_partial import PartialChannelSearchCell
+from lrnas.spaces.nb201.cells_partial import PartialChannelSearchCell
+from lrnas.spaces.nb201.supernet import NB201SuperNet
 from lrnas.validation import validate_config
 
 ARCH = ("nor_conv_3x3", "none", "nor_conv_1x1", "skip_connect", "avg_pool_3x3", "nor_conv_3x3")

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from lrnas.benchmarks import load_nb201
 from lrnas.landmarks import refinement
 from lrnas.landmarks.refinement import as_landmarks, refine_landmarks, refinement_epochs
 from lrnas.spaces import nb201
+from lrnas.spaces.nb201.benchmark import load_nb201
 
 
 @pytest.mark.parametrize("epochs, rounds, expected", [(3, 1, {2}), (10, 2, {3, 7}), (8, 3, {2, 4, 6}), (2, 1, {1}),

@@ -311,7 +311,7 @@ def test_pooled_tau_averages_each_arch_over_seeds_after_dropping_runs_below_15_p
 
 
 def test_a_budget_study_separates_end_of_run_from_mid_run_points_and_times_training_only(tmp_path):
-    from lrnas.benchmarks import load_nb201
+    from lrnas.spaces.nb201.benchmark import load_nb201
 
     nb201 = load_nb201()
     archs = nb201.archs[:6]

@@ -4,10 +4,10 @@ import random
 import pytest
 import torch
 
-from lrnas.benchmarks import load_benchmark, load_nb201
-from lrnas.spaces import nb101, nb201
-from lrnas.standalone.nb101 import NB101Network, parameter_count
-from lrnas.standalone.nb201 import NB201Network
+from lrnas.spaces import load_benchmark, nb101, nb201
+from lrnas.spaces.nb101.network import NB101Network, parameter_count
+from lrnas.spaces.nb201.benchmark import load_nb201
+from lrnas.spaces.nb201.network import NB201Network
 
 
 def count(net) -> int:

@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 from lrnas.data import DeviceBatches, to_float_normalized
 from lrnas.data.augment import cutout
 from lrnas.resume import Interrupted
-from lrnas.standalone.darts import DARTSNetwork, drop_path
+from lrnas.spaces.darts.network import DARTSNetwork, drop_path
 from lrnas.standalone.training import parameter_count, train_standalone
 
 # DARTS_V2 (quark0/darts cnn/genotypes.py:75), written out in lrnas's (normal, reduce) notation by hand.
@@ -195,7 +195,7 @@ def test_grad_clip_bounds_each_step(tmp_path):
 
 def darts_recipe(**keys):
     return OmegaConf.create({
-        "network": {"_target_": "lrnas.standalone.darts.DARTSNetwork", "C": 4, "layers": 3, "auxiliary": True,
+        "network": {"_target_": "lrnas.spaces.darts.network.DARTSNetwork", "C": 4, "layers": 3, "auxiliary": True,
                     "drop_path_prob": 0.5},
         "optimizer": {"_target_": "torch.optim.SGD", "lr": 0.025, "momentum": 0.9, "weight_decay": 3e-4},
         "min_lr": 0.0, "epochs": 3, "batch_size": 16, "eval_batch_size": 32, "cutout": 16, "auxiliary_weight": 0.4,

@@ -5,9 +5,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from lrnas.spaces import build_supernet
 from lrnas.spaces.nb201 import OPS, InvalidArch
-from lrnas.supernets import build_supernet
-from lrnas.supernets.nb201 import NB201SuperNet, SearchCell, active_edges
+from lrnas.spaces.nb201.cells import SearchCell, active_edges
+from lrnas.spaces.nb201.supernet import NB201SuperNet
 
 NONE = ("none",) * 6
 # Between them these use every op, on several edges.

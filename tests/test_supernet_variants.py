@@ -10,7 +10,8 @@ import torch.nn.functional as F
 
 from lrnas.spaces import nb201
 from lrnas.spaces.nb201 import EDGES
-from lrnas.supernets.nb201 import CELL_TYPES, NB201SuperNet, OpOnNodeSearchCell, SearchCell, active_edges
+from lrnas.spaces.nb201.cells import OpOnNodeSearchCell, SearchCell, active_edges
+from lrnas.spaces.nb201.supernet import CELL_TYPES, NB201SuperNet
 
 VARIANTS = [(cell_type, affine) for cell_type in ("per_edge", "op_on_node") for affine in (False, True)]
 NUM_ARCHS = 200
@@ -111,7 +112,7 @@ def test_variant_parameters_and_unknown_cell_type():
 @pytest.mark.parametrize("bn_affine", [False, True])
 def test_partial_channel_slice_matches_the_module_on_its_channels(bn_affine):
     """PC-DARTS's sliced op equals the full-width op restricted to the sampled channels (affine BN sliced too)."""
-    from lrnas.supernets.nb201 import _sliced_op
+    from lrnas.spaces.nb201.cells import _sliced_op
     torch.manual_seed(0)
     module = _randomised_module(SearchCell(8, bn_affine=bn_affine).edge_ops(0)["nor_conv_3x3"])
     index = torch.tensor([1, 4, 6, 7])

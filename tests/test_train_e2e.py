@@ -10,7 +10,7 @@ import pytest
 import torch
 from scipy import stats
 
-from lrnas.benchmarks import load_nb201
+from lrnas.spaces.nb201.benchmark import load_nb201
 
 
 def lrnas(*args, cwd, cache):

@@ -6,8 +6,7 @@ import torch
 from omegaconf import OmegaConf
 
 from lrnas.algorithms import SPOS
-from lrnas.spaces import nb201
-from lrnas.supernets import build_supernet
+from lrnas.spaces import build_supernet, nb201
 from lrnas.training import NonFiniteLossError, SuperNetTrainer, build_optimizer
 
 

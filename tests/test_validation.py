@@ -15,8 +15,10 @@ from lrnas.conf import CONFIG_DIR
 from omegaconf import DictConfig
 
 from lrnas import validation
-from lrnas.benchmarks import GroundTruthError, load_nb201, nb201
+from lrnas.benchmarks import GroundTruthError
 from lrnas.spaces import SPACES, get_space
+from lrnas.spaces.nb201 import benchmark as nb201
+from lrnas.spaces.nb201.benchmark import load_nb201
 from lrnas.validation import SCHEMA, preflight
 
 TABLE = ROOT / "tests" / "bad_inputs.csv"

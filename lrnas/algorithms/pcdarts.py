@@ -2,10 +2,10 @@
 
 Every edge mixes all ops with ``softmax(alpha[e])`` on 1/K of its input channels (K = ``algorithm.partial_channels``)
 and passes the rest through; node j sums its incoming edges weighted by ``softmax(beta)`` over those edges. Which
-channels is the space's super-net's choice: on DARTS (``lrnas/supernets/darts.py``) and NB201's
-``space.supernet.cell_type=partial_channel`` (the authors' cell, ``lrnas/supernets/nb201_partial.py``) the first C/K
-followed by a channel shuffle, as PC-DARTS; NB201's other cells a random C/K per edge and step. Weights train on the
-training half; alpha and beta train first-order with Adam on the held-out half, after a weights-only warm-up
+channels is the space's super-net's choice: on DARTS (``lrnas/spaces/darts/supernet.py``) and NB201's
+``space.supernet.cell_type=partial_channel`` (the authors' cell, ``lrnas/spaces/nb201/cells_partial.py``) the first
+C/K followed by a channel shuffle, as PC-DARTS; NB201's other cells a random C/K per edge and step. Weights train on
+the training half; alpha and beta train first-order with Adam on the held-out half, after a weights-only warm-up
 (``algorithm.warmup_fraction`` of the epochs; 15 of 50 in the paper). ``algorithm.edge_normalization=false`` drops
 beta (the authors' NB201 landmark code has none). The search derives architectures with the space's
 ``most_probable``, weighing edges by beta. See ``differentiable.py`` for the phases and for how landmarks and ranking

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+SHIPPED_DIR = Path(__file__).with_name("data")  # the ground-truth tables the wheel ships (data/PROVENANCE.md)
+
 
 class GroundTruthError(RuntimeError):
     """The shipped ground-truth table is missing or corrupt; the message names the file and the fix."""

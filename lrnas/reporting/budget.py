@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..benchmarks import load_benchmark
 from ..evaluation.metrics import kendall_tau
+from ..spaces import load_benchmark
 from .runs import Runs
 
 BUDGET_KEY = "trainer.epochs"

@@ -1,10 +1,12 @@
-"""Search spaces, one module per space, found by name: ``space=NAME`` is ``lrnas/spaces/NAME.py``.
+"""Search spaces, one package per space, found by name: ``space=NAME`` is ``lrnas/spaces/NAME/``.
 
-A space module defines its architecture encoding (``parse_arch``, ``format_arch``, ``sample_arch``, ``mutate``,
-``crossover``, ``fair_paths``, ``OPS``, ``NUM_ARCHS``), its super-net (``SUPERNET = "module:Class"``) and its ground
-truth (``load_benchmark(table)``, None when it ships none); optionally the relaxation the differentiable algorithms
-need (``RELAXED_OPS``, ``RELAXED_EDGES``, ``most_probable``, ``derive_arch``) and the rules of its own config keys
-(``config_rules``, ``check_config``). README "Adding a search space" lists the files a new space needs.
+A space package holds its encoding (``arch.py``), super-net, ground-truth table, importer and stand-alone network;
+its ``__init__.py`` is the face lrnas reads. The face re-exports the encoding (``parse_arch``, ``format_arch``,
+``sample_arch``, ``mutate``, ``crossover``, ``fair_paths``, ``OPS``, ``NUM_ARCHS``) and names its super-net
+(``SUPERNET = "module:Class"``) and its ground truth (``load_benchmark(table)``, None when it ships none); optionally
+the relaxation the differentiable algorithms need (``RELAXED_OPS``, ``RELAXED_EDGES``, ``most_probable``,
+``derive_arch``) and the rules of its own config keys (``config_rules``, ``check_config``). README "Adding a search
+space" lists the files a new space needs.
 
     >>> from lrnas.spaces import get_space
     >>> get_space("nb201").NUM_ARCHS
@@ -16,7 +18,8 @@ import importlib
 import pkgutil
 from types import ModuleType
 
-SPACES: tuple[str, ...] = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")))
+SPACES: tuple[str, ...] = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__)
+                                       if m.ispkg and not m.name.startswith("_")))
 
 
 def get_space(name: str) -> ModuleType:
@@ -29,3 +32,23 @@ def resolve(target: str):
     """The object a ``"package.module:attribute"`` string names (a space's ``SUPERNET``)."""
     module, _, attribute = target.partition(":")
     return getattr(importlib.import_module(module), attribute)
+
+
+def load_benchmark(name: str, table: str | None = None):
+    """The ground truth of the search space ``name`` (cached after the first call), or None for a space that ships
+    none (DARTS) when no ``table`` is given; ``table``: another table file (``space.table``, e.g. all NB101 cells
+    imported by ``lrnas bench import nb101``)."""
+    return get_space(name).load_benchmark(table)
+
+
+def build_supernet(name: str = "nb201", C: int = 16, N: int = 5, num_classes: int = 10, amp: bool = False,
+                   **options):
+    """Super-net for space ``name`` with stem width C, N cells per stage and ``num_classes`` outputs; ``amp``: bf16
+    autocast forwards. ``options`` are the space's own super-net variants (its config's ``space.supernet``), passed to
+    its constructor as they are.
+
+        >>> net = build_supernet("nb201", C=4, N=1)
+        >>> net.parameter_count(("nor_conv_3x3",) * 6) < sum(p.numel() for p in net.parameters())
+        True
+    """
+    return resolve(get_space(name).SUPERNET)(C=C, N=N, num_classes=num_classes, amp=amp, **options)

@@ -34,7 +34,7 @@ from hydra.utils import instantiate, to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from ..benchmarks import GroundTruthError, load_benchmark
+from ..benchmarks import GroundTruthError
 from ..conf import CONFIG_DIR
 from ..data import DeviceBatches, load_data, random_subset, to_float_normalized
 from ..device import resolve_device
@@ -45,7 +45,7 @@ from ..landmarks.selection import check_listed_arch
 from ..records import atomic_write, git_revision, save_json
 from ..resume import run_job, stop_on_signals
 from ..seeding import stream_seed
-from ..spaces import get_space
+from ..spaces import get_space, load_benchmark
 from ..validation import MAX_SEED, ConfigError, integer, invalid, non_negative, optional, positive
 from .training import build_network, train_standalone
 

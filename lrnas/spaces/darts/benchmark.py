@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from lrnas.benchmarks.table import GroundTruthError, TableBenchmark
-from lrnas.spaces.darts import InvalidArch, format_arch, parse_arch
+from lrnas.spaces.darts.arch import InvalidArch, format_arch, parse_arch
 
 METRICS = ("cifar10_test",)
 ALIASES = {"arch": "arch_str", "accuracy": "cifar10_test"}  # a landmark file's columns

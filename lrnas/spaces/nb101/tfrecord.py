@@ -1,10 +1,10 @@
 """Read TFRecord files and protobuf messages without TensorFlow: framing, CRC32C checks, wire-format decoding.
 
 Enough to read the official NAS-Bench-101 file (see ``nb101_import.py``); nothing here knows about NAS.
-Check the examples with ``python -m doctest lrnas/benchmarks/tfrecord.py``.
+Check the examples with ``python -m doctest lrnas/spaces/nb101/tfrecord.py``.
 
     >>> import io
-    >>> from lrnas.benchmarks.tfrecord import decode_message, frame, iter_records
+    >>> from lrnas.spaces.nb101.tfrecord import decode_message, frame, iter_records
     >>> list(iter_records(io.BytesIO(frame(b"hello") + frame(b"world"))))
     [b'hello', b'world']
     >>> hex(crc32c(b"123456789"))  # the standard CRC-32C check value

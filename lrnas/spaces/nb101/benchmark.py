@@ -4,9 +4,9 @@ The shipped table holds 151,644 of the 423,624 unique cells (the "To Share or No
 rows, 28,963 cells drawn uniformly from the whole space, are what the evaluation sample and the landmarks are drawn
 from. Built by ``scripts/build_nb101_table.py``; see ``data/PROVENANCE.md``. A cell is found by any valid form of it
 (unpruned or isomorphic variants included) through NB101's module hash. Check the example with
-``python -m doctest lrnas/benchmarks/nb101.py``.
+``python -m doctest lrnas/spaces/nb101/benchmark.py``.
 
-    >>> from lrnas.benchmarks import load_nb101
+    >>> from lrnas.spaces.nb101.benchmark import load_nb101
     >>> bench = load_nb101()
     >>> len(bench), len(bench.eval_pool)
     (151644, 28963)
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lrnas.benchmarks.table import GroundTruthError, TableBenchmark, check_sha256
-from lrnas.spaces.nb101 import (
+from lrnas.benchmarks.table import SHIPPED_DIR, GroundTruthError, TableBenchmark, check_sha256
+from lrnas.spaces.nb101.arch import (
     NUM_ARCHS,
     Arch,
     InvalidArch,
@@ -39,7 +39,7 @@ from lrnas.spaces.nb101 import (
     parse_arch,
 )
 
-TABLE_PATH = Path(__file__).with_name("data") / "nb101.csv.xz"
+TABLE_PATH = SHIPPED_DIR / "nb101.csv.xz"
 # The one record of the shipped table's content; scripts/build_nb101_table.py checks a rebuild against it (a rebuild
 # is byte-reproducible), so a table with a different checksum needs a reviewed change here, not just a new file.
 TABLE_SHA256 = "1ed6e1a043a0816edd8aaa724cd9a6bd9f5b1701b13f3604d5025565811fc8d4"

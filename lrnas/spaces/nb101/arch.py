@@ -455,19 +455,3 @@ def crossover(a: Arch, b: Arch, rng: random.Random) -> Arch:
         if child is not None:
             return child
     return mutate(a, rng, prob=0.0)
-
-
-# --- What lrnas needs beyond the encoding: super-net, ground truth, config rules ----------------------------------
-SUPERNET = "lrnas.supernets.nb101:NB101SuperNet"
-
-
-def load_benchmark(table: str | None):
-    """The shipped table (151,644 cells), or an imported one (``lrnas bench import nb101``)."""
-    from lrnas.benchmarks.nb101 import load_nb101  # here: the benchmark module imports this one
-
-    return load_nb101() if table is None else load_nb101(table)  # one cache entry for the shipped table
-
-
-def config_rules(rules) -> dict:
-    """Rules for this space's own keys; ``rules`` is lrnas.validation (its Rule makers)."""
-    return {"space.supernet.bn_affine": rules.flag()}

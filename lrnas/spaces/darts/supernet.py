@@ -15,7 +15,7 @@ followed by BN as in model_search.py MixedOp); as elsewhere in lrnas, BN keeps n
   an edge the genotype does not use still passes its C - C/K channels on, as in PC-DARTS's own super-net.
 
     >>> import random, torch
-    >>> from lrnas.spaces import darts
+    >>> from lrnas.spaces.darts import arch as darts
     >>> net = DARTSSuperNet(C=4, N=1)
     >>> net(torch.randn(2, 3, 32, 32), darts.sample_arch(random.Random(0))).shape
     torch.Size([2, 10])
@@ -25,8 +25,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lrnas.spaces.darts import CELL_EDGES, CELL_TYPES, NODES, OPS, RELAXED_OPS, Arch, check_arch
-from lrnas.supernets import shuffle_index
+from lrnas.spaces.channel_shuffle import shuffle_index
+from lrnas.spaces.darts.arch import CELL_EDGES, CELL_TYPES, NODES, OPS, RELAXED_OPS, Arch, check_arch
 
 STEM_MULTIPLIER = 3  # model_search.py Network: stem_multiplier=3
 EDGE = {edge: e for e, edge in enumerate(CELL_EDGES)}  # (node, source) -> the cell's edge index

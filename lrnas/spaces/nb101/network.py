@@ -6,7 +6,7 @@ Its parameter count equals the NB101 table's ``params`` (NB101's TensorFlow coun
 by hand, 12 in tests/test_standalone.py), once the port's ``Placeholder`` modules are left out: each holds one unused
 scalar parameter (5 to 7 per cell), which is not part of the network NB101 trained.
 
-    >>> from lrnas.standalone.nb101 import NB101Network, parameter_count
+    >>> from lrnas.spaces.nb101.network import NB101Network, parameter_count
     >>> from lrnas.spaces import nb101
     >>> bits = "0100000001000000010000000100000001000000010000000"
     >>> chain = nb101.parse_arch(bits + ":" + ",".join(["conv3x3-bn-relu"] * 5))
@@ -20,7 +20,7 @@ import torch
 from nasbench_pytorch.model import Network
 from nasbench_pytorch.model.model import Placeholder
 
-from ..spaces.nb101 import Arch, validate
+from lrnas.spaces.nb101.arch import Arch, validate
 
 NB101_BN_MOMENTUM = 0.997  # NB101's base_ops.py BN_MOMENTUM (TensorFlow convention)
 

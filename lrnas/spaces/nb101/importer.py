@@ -12,10 +12,10 @@ base64 ModelMetrics protobuf]``, read here as ``nasbench/api.py`` reads it. The 
   accuracy in %, mean over the repeats, to 4 decimals; ``full``: 1 (the official file is the whole space: every cell
   is a member of the uniform sample).
 
-These are the columns and number formats of the shipped table (``lrnas.benchmarks.nb101``), which holds a third of
+These are the columns and number formats of the shipped table (``lrnas.spaces.nb101.benchmark``), which holds a third of
 the cells; the imported one holds all of them.
 
-Check the example with ``python -m doctest lrnas/benchmarks/nb101_import.py``.
+Check the example with ``python -m doctest lrnas/spaces/nb101/importer.py``.
 
     >>> arch_string("0110000100010000", "input,conv3x3-bn-relu,maxpool3x3,output")
     '0110000100010000:conv3x3-bn-relu,maxpool3x3'
@@ -36,9 +36,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from lrnas.benchmarks.nb101 import row_problem
-from lrnas.benchmarks.tfrecord import decode_message, double, int32, iter_records
-from lrnas.spaces.nb101 import OPS
+from lrnas.spaces.nb101.arch import OPS
+from lrnas.spaces.nb101.benchmark import row_problem
+from lrnas.spaces.nb101.tfrecord import decode_message, double, int32, iter_records
 
 OFFICIAL_URL = "https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord"
 EPOCHS = 108

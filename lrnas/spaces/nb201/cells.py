@@ -1,17 +1,5 @@
-"""NAS-Bench-201 weight-sharing super-net, run one path (one cell arch, shared by all cells) per forward.
-
-Layout as in NB201: stem, 3 stages of N search cells at widths C, 2C, 4C with a residual reduction block
-between stages, then BN-ReLU, global average pool and a linear classifier. Every cell holds one module per
-(edge, op); any arch that picks that op on that edge in that cell trains the same weights.
-
-    >>> import random, torch
-    >>> from lrnas.spaces import nb201
-    >>> from lrnas.supernets.nb201 import NB201SuperNet
-    >>> net = NB201SuperNet(C=4, N=1)
-    >>> x = torch.randn(2, 3, 32, 32).contiguous(memory_format=torch.channels_last)
-    >>> net(x, nb201.sample_arch(random.Random(0))).shape
-    torch.Size([2, 10])
-"""
+"""NAS-Bench-201's search cells: one module per (edge, op), run one arch's path at a time (``SearchCell``), or per
+node (``OpOnNodeSearchCell``); the authors' partial-channel cell subclasses them in cells_partial.py."""
 from __future__ import annotations
 
 import functools
@@ -20,36 +8,36 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lrnas.spaces.nb201 import EDGES, NUM_EDGES, OPS, Arch, InvalidArch
+from lrnas.spaces.nb201.arch import EDGES, NUM_EDGES, OPS, Arch, InvalidArch
 
 OUTPUT_NODE = 3
 _PLAN_CACHE_SIZE = 1024
 
 
-def _bn(channels: int, affine: bool = True) -> nn.BatchNorm2d:
+def batch_stat_bn(channels: int, affine: bool = True) -> nn.BatchNorm2d:
     # No running statistics anywhere: batch statistics in train and eval mode, as the paper's authors did, so
     # a path is never evaluated with statistics accumulated by other paths.
     return nn.BatchNorm2d(channels, affine=affine, track_running_stats=False)
 
 
-def _relu_conv_bn(c_in: int, c_out: int, kernel: int, stride: int = 1, affine: bool = True) -> nn.Sequential:
+def relu_conv_bn(c_in: int, c_out: int, kernel: int, stride: int = 1, affine: bool = True) -> nn.Sequential:
     # inplace=False: a node's tensor feeds several edges and must survive the first ReLU.
     return nn.Sequential(
         nn.ReLU(inplace=False),
         nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False),
-        _bn(c_out, affine),
+        batch_stat_bn(c_out, affine),
     )
 
 
 CONV_OPS = ("nor_conv_1x1", "nor_conv_3x3")
 
 
-def _op_modules(channels: int, bn_affine: bool) -> nn.ModuleDict:
+def op_modules(channels: int, bn_affine: bool) -> nn.ModuleDict:
     """One module per op except ``none``, which has none: its edges add exact zeros and are skipped."""
     return nn.ModuleDict({
         "skip_connect": nn.Identity(),
-        "nor_conv_1x1": _relu_conv_bn(channels, channels, 1, affine=bn_affine),
-        "nor_conv_3x3": _relu_conv_bn(channels, channels, 3, affine=bn_affine),
+        "nor_conv_1x1": relu_conv_bn(channels, channels, 1, affine=bn_affine),
+        "nor_conv_3x3": relu_conv_bn(channels, channels, 3, affine=bn_affine),
         "avg_pool_3x3": nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
     })
 
@@ -90,7 +78,7 @@ class SearchCell(nn.Module):
     def __init__(self, channels: int, bn_affine: bool = False):
         super().__init__()
         self.bn_affine = bn_affine
-        self.ops = nn.ModuleList(_op_modules(channels, bn_affine) for _ in range(max(self.OP_SET) + 1))
+        self.ops = nn.ModuleList(op_modules(channels, bn_affine) for _ in range(max(self.OP_SET) + 1))
         self._plans: dict[Arch, list[tuple[int, int, nn.Module]]] = {}
 
     def edge_ops(self, edge: int) -> nn.ModuleDict:
@@ -177,11 +165,6 @@ class OpOnNodeSearchCell(SearchCell):
     OP_SET = (0, 1, 2, 3, 4, 4)
 
 
-from lrnas.supernets.nb201_partial import PartialChannelSearchCell  # noqa: E402 (subclasses SearchCell above)
-
-CELL_TYPES = {"per_edge": SearchCell, "op_on_node": OpOnNodeSearchCell, "partial_channel": PartialChannelSearchCell}
-
-
 def _sliced_op(module: nn.Module, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """``module`` applied to the channels ``index`` of its input, with the matching slice of its conv weights."""
     if not isinstance(module, nn.Sequential):  # skip_connect and avg_pool are channel-wise already
@@ -191,75 +174,3 @@ def _sliced_op(module: nn.Module, x: torch.Tensor, index: torch.Tensor) -> torch
     scale, bias = (bn.weight[index], bn.bias[index]) if bn.affine else (None, None)
     return F.batch_norm(F.conv2d(F.relu(x), weight, padding=conv.padding), None, None, scale, bias, training=True,
                         eps=bn.eps)
-
-
-class ResidualReduction(nn.Module):
-    """NB201's reduction block between stages: two ReLU-Conv-BN 3x3 (first stride 2) plus an
-    AvgPool-Conv1x1 shortcut."""
-
-    def __init__(self, c_in: int, c_out: int):
-        super().__init__()
-        self.conv_a = _relu_conv_bn(c_in, c_out, 3, stride=2)
-        self.conv_b = _relu_conv_bn(c_out, c_out, 3)
-        self.shortcut = nn.Sequential(nn.AvgPool2d(2, 2), nn.Conv2d(c_in, c_out, 1, bias=False))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.shortcut(x) + self.conv_b(self.conv_a(x))
-
-
-class NB201SuperNet(nn.Module):
-    """Super-net over the NB201 space. ``forward(x, arch)`` runs only ``arch``'s path in every cell.
-
-    ``cell_type`` chooses how cells share op weights (``CELL_TYPES``) and ``bn_affine`` whether the cell convs' BN
-    has a scale and bias; stem, reduction blocks and the last BN are affine in every variant, as in NB201.
-    ``channels_last=True`` stores conv weights channels_last to match channels_last inputs (faster on CPU);
-    inputs in either memory format give the same result. ``amp=True`` runs forwards under bf16 autocast (CUDA:
-    tensor cores, half the activation memory; bf16 needs no loss scaling); logits come back in float32.
-    """
-
-    def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, channels_last: bool = True,
-                 amp: bool = False, cell_type: str = "per_edge", bn_affine: bool = False):
-        super().__init__()
-        if cell_type not in CELL_TYPES:
-            raise ValueError(f"unknown NB201 cell_type {cell_type!r}; known: {', '.join(CELL_TYPES)}")
-        self.amp = amp
-        make_cell = CELL_TYPES[cell_type]
-        self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), _bn(C))
-        layers: list[nn.Module] = []
-        for stage, width in enumerate((C, 2 * C, 4 * C)):
-            if stage:
-                layers.append(ResidualReduction(width // 2, width))
-            layers += [make_cell(width, bn_affine=bn_affine) for _ in range(N)]
-        self.layers = nn.ModuleList(layers)
-        self.lastact = nn.Sequential(_bn(4 * C), nn.ReLU(inplace=True))
-        self.classifier = nn.Linear(4 * C, num_classes)
-        if channels_last:
-            self.to(memory_format=torch.channels_last)
-
-    def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
-        arch = tuple(arch)
-        return self._run(x, lambda cell, h: cell(h, arch))
-
-    def forward_mixed(self, x: torch.Tensor, op_weights: torch.Tensor, **kwargs) -> torch.Tensor:
-        """Every cell runs ``SearchCell.forward_mixed`` with the same ``op_weights`` (NUM_EDGES x len(OPS))."""
-        return self._run(x, lambda cell, h: cell.forward_mixed(h, op_weights, **kwargs))
-
-    def _run(self, x: torch.Tensor, run_cell) -> torch.Tensor:
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            x = self.stem(x)
-            for layer in self.layers:
-                x = run_cell(layer, x) if isinstance(layer, SearchCell) else layer(x)
-            x = self.lastact(x).mean((2, 3))
-            return self.classifier(x).float()
-
-    def path_parameters(self, arch: Arch) -> list[nn.Parameter]:
-        """Parameters on ``arch``'s path: stem, reduction blocks, head, and the cell ops that actually run."""
-        arch = tuple(arch)
-        modules = [self.stem, self.lastact, self.classifier]
-        for layer in self.layers:
-            modules += [module for _, _, module in layer.plan(arch)] if isinstance(layer, SearchCell) else [layer]
-        # dict.fromkeys: a module shared by two edges (op_on_node) is listed once
-        return list(dict.fromkeys(p for module in modules for p in module.parameters()))
-
-    def parameter_count(self, arch: Arch) -> int:
-        return sum(p.numel() for p in self.path_parameters(arch))

@@ -1,9 +1,9 @@
 """NAS-Bench-201 ground truth (200-epoch accuracies of all 15,625 cells), shipped with the package.
 
 The table is built by ``scripts/build_nb201_table.py``; see ``data/PROVENANCE.md`` for sources and licences.
-Check the example below with ``python -m doctest lrnas/benchmarks/nb201.py``.
+Check the example below with ``python -m doctest lrnas/spaces/nb201/benchmark.py``.
 
-    >>> from lrnas.benchmarks import load_nb201
+    >>> from lrnas.spaces.nb201.benchmark import load_nb201
     >>> bench = load_nb201()
     >>> best = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
     >>> bench.index_of(best), float(bench.query(6111)["cifar10_test"])
@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lrnas.benchmarks.table import GroundTruthError, TableBenchmark, check_sha256
-from lrnas.spaces.nb201 import NUM_ARCHS, Arch, format_arch, parse_arch
+from lrnas.benchmarks.table import SHIPPED_DIR, GroundTruthError, TableBenchmark, check_sha256
+from lrnas.spaces.nb201.arch import NUM_ARCHS, Arch, format_arch, parse_arch
 
-TABLE_PATH = Path(__file__).with_name("data") / "nb201.csv.gz"
+TABLE_PATH = SHIPPED_DIR / "nb201.csv.gz"
 # The one record of the shipped table's content; scripts/build_nb201_table.py checks a rebuild against it (a rebuild
 # is byte-reproducible), so a table with a different checksum needs a reviewed change here, not just a new file.
 TABLE_SHA256 = "19c5194a6adc701e4c5b8cc238f734866cbed12b19e7500eec34cb27269056d2"

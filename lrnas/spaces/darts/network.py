@@ -7,7 +7,7 @@ the sum of two ops on earlier states, and concatenates the four nodes. Sources: 
 (cnn/model.py, cnn/operations.py, cnn/utils.py); the landmark authors' copy, kcyu2014/nas-landmarkreg
 nasws/cnn/search_space/darts/model.py, is the same network. Every BN has a scale and shift (``OPS[name](C, stride,
 True)``, model.py:37) and tracks running statistics for test time. The ops are the super-net's
-(``lrnas.supernets.darts.make_op`` with ``search=False``), as DARTS's model.py and model_search.py share
+(``lrnas.spaces.darts.supernet.make_op`` with ``search=False``), as DARTS's model.py and model_search.py share
 operations.py; nothing else is shared with the super-net.
 
 In training mode the network returns ``(logits, aux_logits)`` when it has the auxiliary head, logits otherwise; in
@@ -15,7 +15,7 @@ eval mode it returns logits. ``lrnas.standalone.training`` weighs the auxiliary 
 ``auxiliary_weight``, calls :meth:`DARTSNetwork.start_epoch` for the drop-path schedule, and records
 :meth:`DARTSNetwork.eval_parameter_count` (DARTS's count, auxiliary head excluded).
 
-    >>> from lrnas.spaces import darts
+    >>> from lrnas.spaces.darts import arch as darts
     >>> net = DARTSNetwork(darts.parse_arch(darts.EXAMPLE))        # DARTS_V2 at C=36, 20 cells
     >>> round(net.eval_parameter_count() / 1e6, 2)                  # DARTS reports 3.3M for it
     3.35
@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lrnas.supernets.darts import FactorizedReduce, make_op, relu_conv_bn
+from lrnas.spaces.darts.supernet import FactorizedReduce, make_op, relu_conv_bn
 
 Pair = tuple[str, int]
 Arch = tuple[tuple[Pair, ...], tuple[Pair, ...]]  # (normal, reduce), as lrnas.spaces.darts parses it

@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lrnas.benchmarks.nb101_import import check_paths, write_table
-from lrnas.spaces import darts
+from lrnas.spaces.darts import arch as darts
+from lrnas.spaces.nb101.importer import check_paths, write_table
 
 OFFICIAL_URL = "https://dl.fbaipublicfiles.com/nds/data.zip"
 DEFAULT_OUT = "darts_nds.csv.gz"

@@ -16,7 +16,7 @@ variant (tests/test_nb101_supernet.py checks outputs and gradients on random cel
 
     >>> import random, torch
     >>> from lrnas.spaces import nb101
-    >>> from lrnas.supernets.nb101 import NB101SuperNet
+    >>> from lrnas.spaces.nb101.supernet import NB101SuperNet
     >>> net = NB101SuperNet(C=8, N=1)
     >>> x = torch.randn(2, 3, 32, 32).contiguous(memory_format=torch.channels_last)
     >>> net(x, nb101.sample_arch(random.Random(0))).shape
@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lrnas.spaces.nb101 import NUM_VERTICES, Arch
+from lrnas.spaces.nb101.arch import NUM_VERTICES, Arch
 
 INTERIOR_SLOTS = NUM_VERTICES - 2
 CONV_OPS = {"conv3x3-bn-relu": "conv3x3", "conv1x1-bn-relu": "conv1x1"}  # op -> its weights; maxpool3x3 has none

@@ -7,7 +7,7 @@ pairs, node 2's two first; the two pairs of a node are kept sorted (their sum do
 equal networks have equal strings. The string form is DARTS's own ``Genotype`` notation, which DARTS's
 ``cnn/train.py`` trains as it is (and NDS's JSON form, ``from_nds_genotype``).
 
-    >>> from lrnas.spaces import darts
+    >>> from lrnas.spaces.darts import arch as darts
     >>> arch = darts.sample_arch(random.Random(0))
     >>> darts.parse_arch(darts.format_arch(arch)) == arch
     True
@@ -44,7 +44,6 @@ NUM_EDGES = len(RELAXED_EDGES)
 # Distinct cells: per node an unordered pair (with repetition) of (op, source) items, 7 * node of them.
 NUM_CELLS = math.prod(math.comb(len(OPS) * node + 1, 2) for node in NODES)
 NUM_ARCHS = NUM_CELLS ** 2
-SUPERNET = "lrnas.supernets.darts:DARTSSuperNet"
 EXAMPLE = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
            "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, "
            "4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), "
@@ -282,36 +281,3 @@ def most_probable(probabilities, k: int, edge_weights=None) -> list[tuple[Arch, 
 def derive_arch(probabilities, edge_weights=None) -> Arch:
     """DARTS's discrete architecture from the op weights: per node the two strongest edges and their strongest op."""
     return most_probable(probabilities, 1, edge_weights)[0][0]
-
-
-def load_benchmark(table: str | None):
-    """No DARTS ground truth is shipped: None, or the table at ``table`` (``lrnas bench import nds``, or a landmark
-    file that ``lrnas landmarks build space=darts`` wrote)."""
-    if table is None:
-        return None
-    from lrnas.benchmarks.darts import load_darts_table  # here: the space module stays light to import
-
-    return load_darts_table(table)
-
-
-def config_rules(rules) -> dict:
-    """Rules for this space's own keys; ``rules`` is lrnas.validation (its Rule makers)."""
-    return {"space.supernet.partial_channels": rules.integer(1)}
-
-
-def check_config(values: dict, rules) -> None:
-    """FactorizedReduce halves a width, and only PC-DARTS mixes partial channels (at its own K)."""
-    space, algorithm = values["space"], values["algorithm"]
-    partial = space["supernet"]["partial_channels"]
-    if algorithm["name"] == "pcdarts" and partial != algorithm["partial_channels"]:
-        raise rules.invalid("space.supernet.partial_channels", partial,
-                            f"{algorithm['partial_channels']} (algorithm.partial_channels, which it follows unless "
-                            "set)")
-    if algorithm["name"] != "pcdarts" and partial != 1:
-        raise rules.invalid("space.supernet.partial_channels", partial,
-                            f"1 with algorithm={algorithm['name']} (only PC-DARTS runs its ops on part of the "
-                            "channels)")
-    if space["channels"] % (2 * partial):
-        raise rules.invalid("space.channels", space["channels"],
-                            f"a multiple of {2 * partial} with space=darts (2 x space.supernet.partial_channels: "
-                            "FactorizedReduce halves the ops' width)")

@@ -19,9 +19,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lrnas.spaces.nb201 import EDGES, NUM_EDGES, OPS, Arch, InvalidArch
-from lrnas.supernets import shuffle_index
-from lrnas.supernets.nb201 import OUTPUT_NODE, SearchCell, _op_modules
+from lrnas.spaces.channel_shuffle import shuffle_index
+from lrnas.spaces.nb201.arch import EDGES, NUM_EDGES, OPS, Arch, InvalidArch
+from lrnas.spaces.nb201.cells import OUTPUT_NODE, SearchCell, op_modules
 
 PARTIAL_CHANNELS = 4  # K, fixed in the authors' cell (search_cells.py:310)
 
@@ -44,7 +44,7 @@ class PartialChannelSearchCell(SearchCell):
             raise ValueError(f"the partial-channel cell needs a width divisible by {self.K}, got {channels}")
         self.bn_affine = bn_affine
         self.part = channels // self.K
-        self.ops = nn.ModuleList(_op_modules(self.part, bn_affine) for _ in EDGES)
+        self.ops = nn.ModuleList(op_modules(self.part, bn_affine) for _ in EDGES)
         self.zero = _Zero()
         self.register_buffer("shuffle", shuffle_index(channels, self.K), persistent=False)
 

@@ -9,7 +9,7 @@ the shipped NB201 table's ``params_m`` for 15,421 of the 15,625 cells; the other
 differ by 0.009 to 0.16 M in the table (taken from the NASWOT export, lrnas/benchmarks/data/PROVENANCE.md), which is
 where the error most likely lies: the count here follows the network, op by op (tests/test_standalone.py).
 
-    >>> from lrnas.standalone.nb201 import NB201Network
+    >>> from lrnas.spaces.nb201.network import NB201Network
     >>> net = NB201Network(("nor_conv_3x3",) * 6, C=16, N=5)
     >>> round(sum(p.numel() for p in net.parameters()) / 1e6, 6)   # the table's params_m for that cell
     1.531546
@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..spaces.nb201 import EDGES, Arch
+from lrnas.spaces.nb201.arch import EDGES, Arch
 
 
 def relu_conv_bn(c_in: int, c_out: int, kernel: int, stride: int) -> nn.Sequential:

@@ -1,0 +1,71 @@
+"""NAS-Bench-201 (Dong & Yang, ICLR 2020): a cell of 4 nodes and 6 edges, each one of 5 ops, shared by every cell of
+the network; all 15,625 cells have ground truth.
+
+The space as one package: arch.py (encoding), supernet.py and supernet_partial.py (the weight-sharing super-net and
+the authors' PC-DARTS cell), benchmark.py (the shipped ground truth), network.py (the stand-alone network that
+``lrnas landmarks build`` trains). This file is its face: the encoding's names, re-exported, and what else lrnas
+reads from a space (the list is in lrnas/spaces/__init__.py)."""
+from __future__ import annotations
+
+from lrnas.search.differentiable import top_k_by_probability
+from lrnas.spaces.nb201.arch import (  # the encoding is the space's vocabulary
+    EDGES,
+    NUM_ARCHS,
+    NUM_EDGES,
+    OPS,
+    Arch,
+    InvalidArch,
+    all_archs,
+    crossover,
+    fair_paths,
+    format_arch,
+    mutate,
+    parse_arch,
+    sample_arch,
+)
+from lrnas.spaces.nb201.benchmark import load_nb201
+from lrnas.spaces.nb201.cells_partial import PARTIAL_CHANNELS
+from lrnas.spaces.nb201.supernet import CELL_TYPES
+
+SUPERNET = "lrnas.spaces.nb201.supernet:NB201SuperNet"
+HAMMING = True  # landmarks=hamming walks these edges (lrnas.landmarks.selection)
+# The relaxation of the differentiable algorithms: one row of op weights per edge, one column per op.
+RELAXED_OPS = OPS
+RELAXED_EDGES = EDGES
+
+
+def load_benchmark(table: str | None):
+    """The shipped table of all 15,625 cells (it is the whole space: no other table is needed)."""
+    if table is not None:
+        raise ValueError(f"space.table={table!r}: NB201 ships the ground truth of every cell; leave it unset")
+    return load_nb201()
+
+
+def most_probable(probabilities, k: int, edge_weights=None) -> list[tuple[Arch, float]]:
+    """The ``k`` most probable cells under independent per-edge op distributions, the argmax first (every edge is
+    kept, so PC-DARTS's ``edge_weights`` do not change the choice)."""
+    return top_k_by_probability(probabilities, OPS, k)
+
+
+def derive_arch(probabilities, edge_weights=None) -> Arch:
+    return most_probable(probabilities, 1)[0][0]
+
+
+def config_rules(rules) -> dict:
+    """Rules for this space's own keys; ``rules`` is lrnas.validation (its Rule makers)."""
+    return {"space.supernet.cell_type": rules.one_of(CELL_TYPES), "space.supernet.bn_affine": rules.flag()}
+
+
+def check_config(values: dict, rules) -> None:
+    """The authors' partial-channel cell is PC-DARTS's, at its fixed K."""
+    algorithm = values["algorithm"]
+    if (values["space"].get("supernet") or {}).get("cell_type") != "partial_channel":
+        return
+    if algorithm["name"] != "pcdarts":
+        raise rules.invalid("space.supernet.cell_type", "partial_channel",
+                            f"per_edge or op_on_node with algorithm={algorithm['name']} (the partial-channel cell is "
+                            "the authors' PC-DARTS cell: use algorithm=pcdarts)")
+    if algorithm["partial_channels"] != PARTIAL_CHANNELS:
+        raise rules.invalid("algorithm.partial_channels", algorithm["partial_channels"],
+                            f"{PARTIAL_CHANNELS} with space.supernet.cell_type=partial_channel (the authors' cell "
+                            f"fixes K = {PARTIAL_CHANNELS})")
