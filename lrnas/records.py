@@ -15,6 +15,8 @@ import pandas as pd
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from .run_folder import RunFolder
+
 
 def atomic_write(path: Path, write) -> None:
     """Call ``write(temp_path)`` then rename over ``path``: readers see the old file or the new one, never half."""
@@ -57,9 +59,10 @@ def git_revision() -> str:
 def save_run_info(run_dir: Path, cfg: DictConfig, device: str, overrides: list[str]) -> None:
     """The composed config (resolved), the command-line overrides (``lrnas train resume=`` replays them) and the
     provenance a reader needs to reproduce the run."""
-    atomic_write(run_dir / "config.yaml", lambda tmp: OmegaConf.save(cfg, tmp, resolve=True))
+    folder = RunFolder(run_dir)
+    atomic_write(folder.config, lambda tmp: OmegaConf.save(cfg, tmp, resolve=True))
     save_json(
-        run_dir / "run_info.json",
+        folder.run_info,
         {"seed": cfg.seed, "overrides": overrides, "git_revision": git_revision(), "device": device,
          "torch": torch.__version__, "torch_threads": torch.get_num_threads()},
     )

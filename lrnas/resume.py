@@ -22,9 +22,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from .run_folder import RunFolder
 from .training import NonFiniteLossError
 
-CHECKPOINT = "checkpoint.pt"
 # How the run's random streams are derived from its seeds; a checkpoint from another derivation cannot be continued
 # exactly (its evaluation sample and landmarks would be redrawn differently).
 STREAMS = "lrnas.seeding.stream_seed"
@@ -136,11 +136,12 @@ def config_diff(old: dict, new: dict, prefix: str = "") -> list[str]:
 def finished_without_checkpoint(run_dir: Path, cfg: DictConfig) -> dict | None:
     """The final results of a finished run of this very config whose checkpoint is gone (result files copied back
     from a commit, say), so a rerun sweep skips it; None for anything else, which ``previous_state`` then judges."""
-    if (run_dir / CHECKPOINT).exists() or not (run_dir / "config.yaml").exists():
+    folder = RunFolder(run_dir)
+    if folder.checkpoint.exists() or not folder.config.exists():
         return None
     try:
-        final = json.loads((run_dir / "metrics.json").read_text()).get("final")
-        saved = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"))
+        final = json.loads(folder.metrics.read_text()).get("final")
+        saved = OmegaConf.to_container(OmegaConf.load(folder.config))
     except (OSError, ValueError, AttributeError):
         return None
     same = not config_diff(comparable(saved), comparable(OmegaConf.to_container(cfg, resolve=True)))
@@ -159,10 +160,11 @@ def comparable(config: dict) -> dict:
 
 def previous_state(run_dir: Path, cfg: DictConfig, device: torch.device) -> dict | None:
     """The checkpoint to resume from, if ``run_dir`` holds one of this very config; refuse any other run's folder."""
-    checkpoint = run_dir / CHECKPOINT
+    folder = RunFolder(run_dir)
+    checkpoint = folder.checkpoint
     if not checkpoint.exists():
-        if (run_dir / "metrics.json").exists():
-            raise RunFolderConflict(f"{run_dir} holds results but no {CHECKPOINT}; refusing to overwrite them: "
+        if folder.metrics.exists():
+            raise RunFolderConflict(f"{run_dir} holds results but no {checkpoint.name}; refusing to overwrite them: "
                                     "choose another hydra.run.dir")
         return None
     try:
@@ -193,7 +195,7 @@ def expand_resume(overrides: list[str]) -> list[str]:
     if not resumes:
         return overrides
     run_dir = Path(resumes[-1].partition("=")[2]).expanduser().resolve()
-    info = run_dir / "run_info.json"
+    info = RunFolder(run_dir).run_info
     if not info.is_file():
         raise ValueError(f"resume='{run_dir}' is not a run folder: it has no run_info.json")
     recorded = json.loads(info.read_text()).get("overrides")

@@ -8,7 +8,6 @@
 """
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -31,7 +30,6 @@ from .landmarks import Landmark, LandmarkRegularizer, choose_landmarks, save_lan
 from .landmarks.refinement import as_landmarks, refine_landmarks, refinement_epochs
 from .records import save_checkpoint, save_csv, save_json, save_run_info
 from .resume import (
-    CHECKPOINT,
     Interrupted,
     capture_rng,
     finished_without_checkpoint,
@@ -41,6 +39,7 @@ from .resume import (
     run_job,
     stop_on_signals,
 )
+from .run_folder import RunFolder
 from .search.on_supernet import search_supernet
 from .seeding import seed_everything, stream_seed
 from .spaces import build_supernet, get_space, load_benchmark
@@ -55,7 +54,7 @@ class Run:
     """Everything one training run holds; ``state_dict`` is exactly what a checkpoint needs to resume it."""
 
     cfg: DictConfig
-    run_dir: Path
+    folder: RunFolder
     space: ModuleType
     benchmark: object
     sample: EvalSample
@@ -128,7 +127,7 @@ class Run:
         return EpochProgress.from_state_dict(progress, self.test_labels.device) if progress else None
 
     def save_checkpoint(self, progress: EpochProgress | None = None) -> None:
-        save_checkpoint(self.run_dir / CHECKPOINT, self.state_dict(progress))
+        save_checkpoint(self.folder.checkpoint, self.state_dict(progress))
 
 
 def build_run(cfg: DictConfig, run_dir: Path, device: torch.device) -> Run:
@@ -176,8 +175,10 @@ def build_run(cfg: DictConfig, run_dir: Path, device: torch.device) -> Run:
                               held_out, generators["held_out_order"], cfg.trainer.set_grads_to_none,
                               generators["arch_order"])
     archs_table = pd.DataFrame({"arch": sample.archs, "ground_truth": sample.ground_truth, "params_m": sample.params})
-    return Run(cfg, run_dir, space, benchmark, sample, landmarks, super_net, optimizer, scheduler, trainer,
-               train_batches, held_out, test_images, test_labels, generators, archs_table)
+    return Run(cfg=cfg, folder=RunFolder(run_dir), space=space, benchmark=benchmark, sample=sample,
+               landmarks=landmarks, super_net=super_net, optimizer=optimizer, scheduler=scheduler, trainer=trainer,
+               train_batches=train_batches, held_out=held_out, test_images=test_images, test_labels=test_labels,
+               generators=generators, archs_table=archs_table)
 
 
 def train(cfg: DictConfig, run_dir: Path, overrides: list[str] = ()) -> dict:
@@ -187,12 +188,13 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] = ()) -> dict:
     """
     validate_config(cfg)  # the CLI already did; this covers callers that call train() directly
     device = resolve_device(cfg.device)
+    folder = RunFolder(run_dir)
     finished = finished_without_checkpoint(run_dir, cfg)
     if finished:
         log.info("%s is finished (its metrics.json holds the final results); nothing to do", run_dir)
         return finished
     state = previous_state(run_dir, cfg, device)
-    if state and state["epochs_done"] == cfg.trainer.epochs and is_finished(run_dir):
+    if state and state["epochs_done"] == cfg.trainer.epochs and folder.is_finished():
         # A sweep run again (e.g. a make target) skips its finished runs instead of redoing their search.
         log.info("%s is finished (its metrics.json holds the final results); nothing to do", run_dir)
         return state["history"][-1]
@@ -201,7 +203,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] = ()) -> dict:
     if not state:  # a resumed run keeps the provenance (git revision, device) it started with
         save_run_info(run_dir, cfg, str(device), list(overrides))
     if run.landmarks:
-        save_landmarks(run.current_landmarks, run_dir / "landmarks.csv")
+        save_landmarks(run.current_landmarks, folder.landmarks)
     epochs = cfg.trainer.epochs
     if state:
         where = f"epoch {progress.epoch}, step {progress.step}" if progress else f"the end of epoch {run.epochs_done}"
@@ -220,18 +222,10 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] = ()) -> dict:
     # The search keeps no checkpoint of its own (it draws from its own seeded stream): a resumed run redoes it.
     with interrupt_on_signals("during the search, which a resumed run redoes from the trained super-net", run_dir):
         run.search = search_phase(run)
-    save_json(run_dir / "metrics.json", metrics_document(run))
+    save_json(folder.metrics, metrics_document(run))
     log.info("summary (Kendall tau on %d held-out architectures, %d test images):\n%s",
              len(run.sample.archs), len(run.test_labels), summary_table(run.history))
     return run.history[-1]
-
-
-def is_finished(run_dir: Path) -> bool:
-    """Whether the run in ``run_dir`` trained and searched: only then does metrics.json hold ``final``."""
-    try:
-        return bool(json.loads((run_dir / "metrics.json").read_text()).get("final"))
-    except (OSError, ValueError):  # missing or cut short: not finished, so the run resumes from its checkpoint
-        return False
 
 
 def search_phase(run: Run) -> dict:
@@ -242,7 +236,7 @@ def search_phase(run: Run) -> dict:
     report, candidates = search_supernet(run.super_net, run.trainer.algorithm, run.space, run.benchmark,
                                          cfg.space.ground_truth, cfg.search, images, labels, cfg.eval.batch_size,
                                          seed=cfg.seed)
-    save_csv(run.run_dir / "search.csv", candidates)
+    save_csv(run.folder.search, candidates)
     return report
 
 
@@ -259,7 +253,7 @@ def train_one_epoch(run: Run, epoch: int, progress: EpochProgress | None, stop: 
             verify()  # never checkpoint a non-finite step
             run.save_checkpoint(current)
         if stop["signal"]:
-            raise Interrupted(stop["signal"], f"at epoch {epoch}, step {current.step}", run.run_dir)
+            raise Interrupted(stop["signal"], f"at epoch {epoch}, step {current.step}", run.folder.path)
 
     started = time.perf_counter()
     row = {"epoch": epoch, **run.trainer.train_epoch(run.train_batches, cfg.trainer.batch_size,
@@ -272,24 +266,24 @@ def train_one_epoch(run: Run, epoch: int, progress: EpochProgress | None, stop: 
         # Evaluations are not part of training: a budget study subtracts them to plot tau against training time.
         row.update(result["metrics"], eval_s=time.perf_counter() - evaluation_started)
         run.archs_table[f"supernet_acc_epoch{epoch}"] = result["supernet_accuracy"]
-        save_csv(run.run_dir / "archs.csv", run.archs_table)
+        save_csv(run.folder.archs, run.archs_table)
         if run.current_landmarks:  # for the scatter of super-net accuracy against ground truth (lrnas report)
             scored = zip(run.current_landmarks, result["landmark_accuracy"].tolist(), strict=True)
             run.landmark_scores += [{"epoch": epoch, "arch": lm.arch, "ground_truth": lm.accuracy, "supernet_acc": acc}
                                     for lm, acc in scored]
-            save_csv(run.run_dir / "landmark_scores.csv", pd.DataFrame(run.landmark_scores))
+            save_csv(run.folder.landmark_scores, pd.DataFrame(run.landmark_scores))
         log.info("epoch %d: %s", epoch, describe_ranking(result["metrics"]))
     log.info("epoch %d: %s", epoch, describe_training(row))
     refine = cfg.landmarks.get("refine")
     if run.regularizer and refine and epoch in refinement_epochs(cfg.trainer.epochs, refine.rounds):
         run.oracle_queries += refine_round(epoch, run, refine)
-        save_csv(run.run_dir / "oracle_queries.csv", pd.DataFrame(run.oracle_queries))
-        save_landmarks(run.regularizer.landmarks, run.run_dir / "landmarks.csv")
+        save_csv(run.folder.oracle_queries, pd.DataFrame(run.oracle_queries))
+        save_landmarks(run.regularizer.landmarks, run.folder.landmarks)
     run.elapsed_s += time.perf_counter() - started
     row["elapsed_s"] = run.elapsed_s
     run.history.append(row)
     run.epochs_done = epoch
-    save_json(run.run_dir / "metrics.json", metrics_document(run))
+    save_json(run.folder.metrics, metrics_document(run))
     run.save_checkpoint()
 
 
@@ -384,4 +378,4 @@ def main(cfg: DictConfig) -> None:
     # Hydra's console handler writes straight to stderr, onto a progress bar's line: run_job logs through tqdm.write
     # (Hydra's file handler, train.log, is left as it is).
     run_job(lambda: train(cfg, run_dir, list(hydra_cfg.overrides.task)), log,
-            nonfinite_hint=f"; the last good checkpoint is {run_dir / CHECKPOINT}")
+            nonfinite_hint=f"; the last good checkpoint is {RunFolder(run_dir).checkpoint}")

@@ -9,34 +9,26 @@ the make target counts them as finished (same config, no checkpoint). A run fold
 """
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from pathlib import Path
 
-RESULT_FILES = ("config.yaml", "run_info.json", "metrics.json", "archs.csv", "landmarks.csv", "landmark_scores.csv",
-                "oracle_queries.csv", "search.csv")  # not train.log: it names this machine's folders
-
-
-def finished(run: Path) -> bool:
-    try:
-        return bool(json.loads((run / "metrics.json").read_text()).get("final"))
-    except (OSError, ValueError):
-        return False
+from lrnas.run_folder import RunFolder
 
 
 def keep_runs(source: Path, dest: Path) -> list[Path]:
     """Copy each finished run's result files; returns the run folders copied."""
     copied = []
-    for metrics in sorted(source.rglob("metrics.json")):
-        run = metrics.parent
-        target = dest / run.relative_to(source)
-        if not finished(run) or target.exists():
+    for metrics in sorted(source.rglob(RunFolder(".").metrics.name)):
+        run = RunFolder(metrics.parent)
+        target = dest / run.path.relative_to(source)
+        if not run.is_finished() or target.exists():
             continue
         target.mkdir(parents=True)
-        for name in RESULT_FILES:
-            if (run / name).exists():
-                shutil.copy2(run / name, target / name)
+        for result in RunFolder.RESULTS:
+            path = getattr(run, result)
+            if path.exists():
+                shutil.copy2(path, target / path.name)
         copied.append(target)
     return copied
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..evaluation.metrics import kendall_tau
+from ..run_folder import RunFolder
 from ..spaces import load_benchmark
 from .runs import Runs
 
@@ -76,6 +77,6 @@ def cheap_reference(runs: Runs) -> dict[str, float]:
         benchmark = load_benchmark(space, None if pd.isna(table) else table)
         if benchmark is None or CHEAP_REFERENCE not in getattr(benchmark, "metrics", ()):
             continue
-        archs = pd.read_csv(f"{run}/archs.csv")
+        archs = pd.read_csv(RunFolder(run).archs)
         references[space] = kendall_tau(benchmark.accuracies(archs["arch"], CHEAP_REFERENCE), archs["ground_truth"])
     return references

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..run_folder import RunFolder
 from .budget import budget_points, cheap_reference
 from .paper_table import IDENTITY, ablated_keys, method_labels
 from .runs import Runs
@@ -133,12 +134,12 @@ def scatter(plt, runs: Runs, labels: pd.DataFrame):
     rows = -(-len(chosen) // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 4 * rows), squeeze=False)
     for axis, (_, run) in zip(axes.flat, chosen.iterrows(), strict=False):
-        folder = Path(run["run"])
-        archs = pd.read_csv(folder / "archs.csv")
+        folder = RunFolder(run["run"])
+        archs = pd.read_csv(folder.archs)
         last = [c for c in archs.columns if c.startswith("supernet_acc_epoch")][-1]
         axis.scatter(archs["ground_truth"], archs[last], s=12, label=f"held-out ({len(archs)})")
-        if (folder / "landmark_scores.csv").exists():
-            scores = pd.read_csv(folder / "landmark_scores.csv")
+        if folder.landmark_scores.exists():
+            scores = pd.read_csv(folder.landmark_scores)
             scores = scores[scores["epoch"] == scores["epoch"].max()]
             axis.scatter(scores["ground_truth"], scores["supernet_acc"], s=18, color="tab:orange", marker="^",
                          label=f"landmarks ({len(scores)})")

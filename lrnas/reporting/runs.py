@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 from omegaconf import OmegaConf
 
+from ..run_folder import RunFolder
 from .statistics import CORRELATIONS, interval
 
 # Keys that never change what a run computes, so runs differing only in them are repeats of one configuration:
@@ -73,7 +74,7 @@ class Runs:
 def find_runs(root: Path) -> list[Path]:
     """Every run folder under ``root`` (one holding metrics.json, or a Hydra job's .hydra/), in path order."""
     root = Path(root)
-    marks = list(root.rglob("metrics.json")) + list(root.rglob(".hydra"))
+    marks = list(root.rglob(RunFolder(".").metrics.name)) + list(root.rglob(".hydra"))
     return sorted({path.parent for path in marks})
 
 
@@ -130,7 +131,7 @@ class UnreadableRun(ValueError):
 
 def read_run(run: Path) -> tuple[dict | None, dict]:
     """The run's metrics.json (None if it has none yet) and config.yaml as plain dicts."""
-    metrics_path, config_path = run / "metrics.json", run / "config.yaml"
+    metrics_path, config_path = RunFolder(run).metrics, RunFolder(run).config
     if not metrics_path.exists():
         return None, {}
     try:
@@ -153,7 +154,7 @@ def read_run(run: Path) -> tuple[dict | None, dict]:
 def git_revision(run: Path) -> str | None:
     """The lrnas revision the run was made with (run_info.json), if recorded."""
     try:
-        return json.loads((run / "run_info.json").read_text()).get("git_revision")
+        return json.loads(RunFolder(run).run_info.read_text()).get("git_revision")
     except (OSError, ValueError, AttributeError):
         return None
 
@@ -163,7 +164,7 @@ ERROR_LINE = re.compile(r"\]\[ERROR\] - (.*)")
 
 def not_finished(run: Path, metrics: dict | None) -> LeftOut:
     """Why a run has no final results: the last error its train.log names (failed), else how far it got."""
-    log = run / "train.log"
+    log = RunFolder(run).log
     errors = ERROR_LINE.findall(log.read_text(errors="replace")) if log.exists() else []
     if errors and errors[-1].startswith("error:"):
         return LeftOut("failed", str(run), errors[-1])

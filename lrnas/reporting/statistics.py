@@ -27,6 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from ..evaluation.metrics import kendall_tau
+from ..run_folder import RunFolder
 
 MIN_VALUES_FOR_INTERVAL = 3
 AUTHORS_MIN_RUN_ACCURACY = 15.0  # %: tool.py:210, a run below it "not trained"
@@ -95,10 +96,11 @@ def paired_gains(table: pd.DataFrame, configs: pd.DataFrame, labels: pd.DataFram
 def final_scores(run: str, epoch: int) -> pd.DataFrame:
     """``arch``, ``ground_truth`` and the super-net accuracy of the run's final evaluation (epoch ``epoch``), from the
     run's archs.csv."""
-    archs = pd.read_csv(f"{run}/archs.csv")
+    path = RunFolder(run).archs
+    archs = pd.read_csv(path)
     column = f"supernet_acc_epoch{epoch}"
     if column not in archs:
-        raise ValueError(f"{run}/archs.csv has no {column} (the final evaluation's accuracies)")
+        raise ValueError(f"{path} has no {column} (the final evaluation's accuracies)")
     return archs[["arch", "ground_truth"]].assign(supernet_acc=archs[column])
 
 
