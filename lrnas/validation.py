@@ -202,7 +202,7 @@ def validate_config(cfg: DictConfig) -> None:
     for key, rule in SCHEMA.items():
         _check_rule(values, key, rule)
     space = get_space(values["space"]["name"])
-    own_rules = getattr(space, "config_rules", lambda rules: {})(sys.modules[__name__])
+    own_rules = space.config_rules(sys.modules[__name__])
     for key, rule in own_rules.items():  # the space's own keys (space.supernet.*)
         _check_rule(values, key, if_defined(rule))
     _check_relations(values)
@@ -259,18 +259,18 @@ def _check_relations(values: dict) -> None:
 
     _check_algorithm(values["algorithm"], values["space"])
     _check_phases(values["algorithm"], epochs)
-    if values["algorithm"]["name"] in DIFFERENTIABLE and not hasattr(space, "RELAXED_OPS"):
+    if values["algorithm"]["name"] in DIFFERENTIABLE and space.RELAXED_OPS is None:
         sampling = ", ".join(sorted(set(ALGORITHMS) - DIFFERENTIABLE))
         raise invalid("algorithm", values["algorithm"]["name"], f"one of {sampling} with space={space_name} (it "
                       "defines no continuous relaxation for the differentiable algorithms)")
     if values["landmarks"]["method"] == "hamming":
-        if not getattr(space, "HAMMING", False):
+        if not space.HAMMING:
             raise invalid("landmarks", "hamming", f"random, fixed, file or none with space={space_name} (hamming "
                           "walks NB201's edges)")
         if values["landmarks"]["distance"] >= space.NUM_EDGES:
             raise invalid("landmarks.distance", values["landmarks"]["distance"],
                           f"an integer in 0..{space.NUM_EDGES - 1} (the space's edges)")
-    if hasattr(space, "check_config"):
+    if space.check_config:
         space.check_config(values, sys.modules[__name__])
     search = values["search"]
     if search["top_k"] > search["candidates"]:

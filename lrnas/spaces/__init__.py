@@ -1,12 +1,18 @@
 """Search spaces, one package per space, found by name: ``space=NAME`` is ``lrnas/spaces/NAME/``.
 
 A space package holds its encoding (``arch.py``), super-net, ground-truth table, importer and stand-alone network;
-its ``__init__.py`` is the face lrnas reads. The face re-exports the encoding (``parse_arch``, ``format_arch``,
-``sample_arch``, ``mutate``, ``crossover``, ``fair_paths``, ``OPS``, ``NUM_ARCHS``) and names its super-net
-(``SUPERNET = "module:Class"``) and its ground truth (``load_benchmark(table)``, None when it ships none); optionally
-the relaxation the differentiable algorithms need (``RELAXED_OPS``, ``RELAXED_EDGES``, ``most_probable``,
-``derive_arch``) and the rules of its own config keys (``config_rules``, ``check_config``). README "Adding a search
-space" lists the files a new space needs.
+its ``__init__.py`` is the face lrnas reads, and defines every name of ``FACE``:
+
+- the encoding: ``OPS``, ``NUM_ARCHS``, ``InvalidArch``, ``parse_arch``/``format_arch`` (string <-> arch),
+  ``sample_arch(rng)``, ``mutate(arch, rng)``, ``crossover(a, b, rng)``, ``fair_paths(rng)`` (FairNAS: paths that
+  together use every op of every choice once);
+- ``SUPERNET = "module:Class"`` and ``load_benchmark(table)`` (its ground truth; None when it ships none);
+- ``config_rules(rules)`` (rules of its own ``space.*`` keys) and ``check_config(values, rules)`` (cross-key checks);
+- capabilities, each None (``HAMMING``: False) where the space lacks it: ``validate(arch)`` (a parsed arch that may
+  still not be a network), the relaxation the differentiable algorithms need (``RELAXED_OPS``, ``RELAXED_EDGES``,
+  ``most_probable``, ``derive_arch``) and ``HAMMING`` (``landmarks=hamming`` can walk it).
+
+README "Adding a search space" lists the files a new space needs.
 
     >>> from lrnas.spaces import get_space
     >>> get_space("nb201").NUM_ARCHS
@@ -22,10 +28,20 @@ SPACES: tuple[str, ...] = tuple(sorted(m.name for m in pkgutil.iter_modules(__pa
                                        if m.ispkg and not m.name.startswith("_")))
 
 
+FACE = ("OPS", "NUM_ARCHS", "InvalidArch", "parse_arch", "format_arch", "sample_arch", "mutate", "crossover",
+        "fair_paths", "SUPERNET", "load_benchmark", "config_rules", "check_config", "validate", "RELAXED_OPS",
+        "RELAXED_EDGES", "most_probable", "derive_arch", "HAMMING")
+
+
 def get_space(name: str) -> ModuleType:
     if name not in SPACES:
         raise ValueError(f"space={name!r} is unknown; valid: {', '.join(SPACES)}")
-    return importlib.import_module(f"{__name__}.{name}")
+    space = importlib.import_module(f"{__name__}.{name}")
+    missing = [attribute for attribute in FACE if not hasattr(space, attribute)]
+    if missing:
+        raise ValueError(f"space={name!r}: {space.__file__} does not define {', '.join(missing)} (every space defines "
+                         "each name of lrnas.spaces.FACE; None where it lacks a capability)")
+    return space
 
 
 def resolve(target: str):

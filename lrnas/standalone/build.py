@@ -156,7 +156,7 @@ def choose_archs(cfg: DictConfig, space) -> list[str]:
     the same evaluation sample), sorted worst to best by ground truth."""
     if cfg.build.archs:
         # NB101 also checks that a parsed cell is a valid network (input reaches output, at most 9 edges)
-        validate = getattr(space, "validate", lambda arch: arch)
+        validate = space.validate or (lambda arch: arch)
         return read_arch_list(Path(to_absolute_path(cfg.build.archs)), lambda text: validate(space.parse_arch(text)))
     if cfg.landmarks.method not in CHOOSING:
         raise ConfigError(f"landmarks={cfg.landmarks.method} does not choose architectures to build; use "

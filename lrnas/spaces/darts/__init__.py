@@ -40,6 +40,8 @@ from lrnas.spaces.darts.arch import (  # the encoding is the space's vocabulary
 from lrnas.spaces.darts.benchmark import load_darts_table
 
 SUPERNET = "lrnas.spaces.darts.supernet:DARTSSuperNet"
+HAMMING = False  # landmarks=hamming walks NB201's edges only
+validate = None  # every parsed genotype is a network
 
 
 def load_benchmark(table: str | None):

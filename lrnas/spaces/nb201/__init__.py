@@ -29,6 +29,7 @@ from lrnas.spaces.nb201.supernet import CELL_TYPES
 
 SUPERNET = "lrnas.spaces.nb201.supernet:NB201SuperNet"
 HAMMING = True  # landmarks=hamming walks these edges (lrnas.landmarks.selection)
+validate = None  # every parsed cell is a network
 # The relaxation of the differentiable algorithms: one row of op weights per edge, one column per op.
 RELAXED_OPS = OPS
 RELAXED_EDGES = EDGES
