@@ -61,7 +61,8 @@ smoke: ## one tiny end-to-end run on synthetic data (< 1 min)
 
 WHEEL_DIR := build/wheel-check
 wheel: ## build the wheel, install it (not editable) into a fresh venv and run experiment=smoke outside the checkout
-	rm -rf $(WHEEL_DIR) && $(BIN)/pip wheel -q --no-deps -w $(WHEEL_DIR)/dist .
+	rm -rf $(WHEEL_DIR) build/lib && $(BIN)/pip wheel -q --no-deps -w $(WHEEL_DIR)/dist .
+	$(BIN)/python scripts/check_wheel.py $(WHEEL_DIR)/dist/lrnas-*.whl
 	$(PYTHON) -m venv $(WHEEL_DIR)/venv
 	$(WHEEL_DIR)/venv/bin/pip install -q $(WHEEL_DIR)/dist/lrnas-*.whl
 	mkdir -p $(WHEEL_DIR)/elsewhere && cd $(WHEEL_DIR)/elsewhere && ../venv/bin/lrnas train experiment=smoke \

@@ -64,6 +64,7 @@ def job_pid(sweep, run_dir) -> int | None:
     return None
 
 
+@pytest.mark.slow
 def test_a_submitit_job_stopped_by_sigterm_resumes_to_the_uninterrupted_results(tmp_path):
     sweep, stopped, uninterrupted = tmp_path / "sweep", tmp_path / "sweep" / "0", tmp_path / "sweep" / "1"
     running, deadline = lrnas(*SWEEP, cwd=tmp_path), time.time() + 300

@@ -83,6 +83,7 @@ def stop_and_resume(workdir, name, stops, args=ARGS):
         command, resumes_from = [f"resume={run_dir}"], checkpoint
 
 
+@pytest.mark.slow
 def test_stopped_anywhere_a_run_resumes_to_the_uninterrupted_results(workdir, uninterrupted):
     """Pre-empted, killed or interrupted during training, evaluation, refinement and the search, with a mid-epoch
     checkpoint every 4 steps (epochs have 8): every result file ends equal to the uninterrupted run's."""
@@ -101,6 +102,7 @@ def test_stopped_anywhere_a_run_resumes_to_the_uninterrupted_results(workdir, un
 
 # PC-DARTS has the most state (alpha, beta, their Adam moments, the warm-up, channel draws); GDAS its Gumbel draws, a
 # temperature schedule and a SPOS warm-up epoch; FairNAS on NB101 covers the other space and a multi-path step.
+@pytest.mark.slow
 @pytest.mark.parametrize("algorithm", ["algorithm=pcdarts", "algorithm=gdas algorithm.supernet_warmup_epochs=1",
                                        "algorithm=fairnas space=nb101"])
 def test_every_algorithm_and_space_resumes_exactly(workdir, algorithm):

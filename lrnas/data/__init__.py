@@ -1,8 +1,9 @@
 """CIFAR-10 for super-net training: readers + cache (cifar10.py) and on-device batches + augmentation (augment.py).
 
-    >>> import torch
+    >>> import tempfile, torch
     >>> from lrnas.data import DeviceBatches, load_cifar10, split_train, write_synthetic_cifar10
-    >>> data = load_cifar10(write_synthetic_cifar10("/tmp/lrnas-doc-cifar"), cache_dir="/tmp/lrnas-doc-cache")
+    >>> folder = tempfile.mkdtemp()
+    >>> data = load_cifar10(write_synthetic_cifar10(f"{folder}/cifar"), cache_dir=f"{folder}/cache")
     >>> weight_indices, held_out_indices = split_train(len(data.train_labels), seed=0)
     >>> train = DeviceBatches(data.train_images, data.train_labels, weight_indices, device="cpu")
     >>> held_out = DeviceBatches(data.train_images, data.train_labels, held_out_indices, device="cpu")

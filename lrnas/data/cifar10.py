@@ -8,9 +8,11 @@
 The cache (``cache_dir``, else ``$LRNAS_CACHE``, else ``~/.cache/lrnas``) is keyed by the resolved paths, sizes and
 mtimes of the source files, so a changed dataset is decoded again.
 
+    >>> import tempfile
     >>> from lrnas.data import load_cifar10, write_synthetic_cifar10
-    >>> root = write_synthetic_cifar10("/tmp/lrnas-doc-cifar", n_train=50, n_test=10)
-    >>> data = load_cifar10(root, cache_dir="/tmp/lrnas-doc-cache")
+    >>> folder = tempfile.mkdtemp()
+    >>> root = write_synthetic_cifar10(f"{folder}/cifar", n_train=50, n_test=10)
+    >>> data = load_cifar10(root, cache_dir=f"{folder}/cache")
     >>> data.train_images.shape, data.train_images.dtype, data.test_labels.dtype
     ((50, 32, 32, 3), dtype('uint8'), dtype('int64'))
 """
