@@ -18,6 +18,7 @@ import copy
 import difflib
 import re
 import sys
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -419,6 +420,8 @@ def preflight(overrides: list[str]) -> int:
     points Hydra at another config (--config-dir/-path/-name) is left to Hydra and validates nothing (returns 0).
     ``hydra.*`` overrides configure Hydra, not the run, and are left to it too.
     """
+    # Hydra internals, on purpose: no public API parses argv as @hydra.main will or expands a sweep as its basic
+    # sweeper will, and checking anything else would check another command. setup.cfg pins hydra-core to 1.3.x.
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra._internal.utils import get_args_parser  # Hydra's own argv parser: flags dropped exactly as Hydra does
 
@@ -432,7 +435,9 @@ def preflight(overrides: list[str]) -> int:
     groups = _config_groups()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())  # loader: glob(*)
-        parsed = [o for o in _parse(parser, args.overrides) if not o.key_or_group.startswith(("hydra.", "hydra/"))]
+        every = _parse(parser, args.overrides)
+        _check_output_folder(every, args.multirun)
+        parsed = [o for o in every if not o.key_or_group.startswith(("hydra.", "hydra/"))]
         parsed = _with_sweep_params(parser, parsed, args.multirun, groups)
         for override in parsed:
             if override.is_sweep_override() and not args.multirun:
@@ -458,6 +463,24 @@ def preflight(overrides: list[str]) -> int:
                 _check_data_root(cfg)
             validate_config(cfg)
     return len(jobs)
+
+
+def _check_output_folder(overrides: list[Override], multirun: bool) -> None:
+    """The run (or sweep) folder can be made: else Hydra stops with a traceback before lrnas gets a say. Tried by making
+    and removing a folder in its nearest existing parent (a permission check alone passes for root on read-only
+    mounts). Without the override, conf/config.yaml puts runs under outputs/ in the working directory."""
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    given = [o for o in overrides if o.key_or_group == key and not o.is_delete()]
+    folder = Path(str(given[-1].value())) if given else Path("outputs")
+    parent = next(p for p in (folder.absolute(), *folder.absolute().parents) if p.exists())
+    shown = f"{key}={folder}" if given else f"the working directory {Path.cwd()}"
+    if not parent.is_dir():
+        raise ConfigError(f"{shown}: cannot create the run folder: {parent} is a file, not a folder")
+    try:
+        tempfile.TemporaryDirectory(dir=parent).cleanup()
+    except OSError as error:
+        raise ConfigError(f"{shown}: cannot create the run folder in {parent} ({error.strerror}); choose a folder "
+                          f"you can write ({key}=PATH)") from None
 
 
 def _with_sweep_params(parser: OverridesParser, parsed: list[Override], multirun: bool,
