@@ -265,9 +265,9 @@ def _check_relations(values: dict) -> None:
         raise invalid("algorithm", values["algorithm"]["name"], f"one of {sampling} with space={space_name} (it "
                       "defines no continuous relaxation for the differentiable algorithms)")
     if values["landmarks"]["method"] == "hamming":
-        if not space.HAMMING:
-            raise invalid("landmarks", "hamming", f"random, fixed, file or none with space={space_name} (hamming "
-                          "walks NB201's edges)")
+        if space.one_edit is None:
+            raise invalid("landmarks", "hamming", f"random, fixed, file or none with space={space_name} (it defines "
+                          "no one-edit walk: one_edit, edit_distance)")
         if values["landmarks"]["distance"] >= space.NUM_EDGES:
             raise invalid("landmarks.distance", values["landmarks"]["distance"],
                           f"an integer in 0..{space.NUM_EDGES - 1} (the space's edges)")
@@ -401,7 +401,7 @@ def _num_landmarks(landmarks: dict, space, pool_size: int) -> int:
         if not Path(path).is_file():
             raise invalid("landmarks.path", path, "an existing CSV file with header arch,accuracy")
         # The run-time loader: every row must be an arch of the space; one-line LandmarkFileError otherwise.
-        return len(landmarks_from_config(landmarks, None, 0, validate_arch=space.parse_arch))
+        return len(landmarks_from_config(landmarks, None, 0, validate_arch=space.parse_arch, space=space))
     count = landmarks.get("num_landmarks")
     if not _is_int(count) or not 2 <= count <= pool_size:
         raise invalid("landmarks.num_landmarks", count,

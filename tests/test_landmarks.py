@@ -211,15 +211,15 @@ def test_unknown_schedule():
 
 @pytest.mark.parametrize("method", ["random", "fixed", "hamming"])
 def test_selection_sorted_distinct_reproducible(nb201_pool, method):
-    lms = select_landmarks(method, nb201_pool, 30, seed=1)
+    lms = select_landmarks(method, nb201_pool, 30, seed=1, space=nb201)
     assert len(lms) == 30 and len({lm.arch for lm in lms}) == 30
     assert [lm.accuracy for lm in lms] == sorted(lm.accuracy for lm in lms)
     assert all(lm.accuracy == nb201_pool[lm.arch] for lm in lms)
-    assert select_landmarks(method, nb201_pool, 30, seed=1) == lms
+    assert select_landmarks(method, nb201_pool, 30, seed=1, space=nb201) == lms
     # Row order of the pool does not matter, the seed does.
-    assert select_landmarks(method, nb201_pool.sample(frac=1.0, random_state=3), 30, seed=1) == lms
+    assert select_landmarks(method, nb201_pool.sample(frac=1.0, random_state=3), 30, seed=1, space=nb201) == lms
     if method != "fixed":
-        assert select_landmarks(method, nb201_pool, 30, seed=2) != lms
+        assert select_landmarks(method, nb201_pool, 30, seed=2, space=nb201) != lms
 
 
 def test_fixed_picks_evenly_spaced_ranks_including_worst_and_best():
@@ -240,7 +240,7 @@ def test_random_selection_is_uniform_over_the_pool():
 @pytest.mark.parametrize(("num_roots", "distance"), [(1, 1), (3, 2), (5, 4), (2, 0)])
 def test_hamming_neighbours_lie_beyond_the_distance(nb201_pool, num_roots, distance):
     m = 20 if distance == 0 else 30  # distance 0 -> radius-1 sphere of 24 cells per root
-    groups = hamming_groups(list(nb201_pool.index), m, np.random.default_rng(0), num_roots, distance)
+    groups = hamming_groups(list(nb201_pool.index), m, np.random.default_rng(0), nb201, num_roots, distance)
     assert len(groups) == num_roots and all(len(g) == m // num_roots for g in groups)
     members = [a for g in groups for a in g]
     assert len(set(members)) == m
@@ -251,11 +251,11 @@ def test_hamming_neighbours_lie_beyond_the_distance(nb201_pool, num_roots, dista
 
 def test_hamming_errors(nb201_pool):
     with pytest.raises(ValueError, match="landmarks.num_roots=4"):
-        select_landmarks("hamming", nb201_pool, 30, seed=0, num_roots=4)
+        select_landmarks("hamming", nb201_pool, 30, seed=0, space=nb201, num_roots=4)
     with pytest.raises(ValueError, match="landmarks.distance=6"):
-        select_landmarks("hamming", nb201_pool, 30, seed=0, distance=6)
+        select_landmarks("hamming", nb201_pool, 30, seed=0, space=nb201, distance=6)
     with pytest.raises(ValueError, match="could not find a new neighbour"):  # only 24 cells at distance 1
-        select_landmarks("hamming", nb201_pool, 30, seed=0, num_roots=1, distance=0)
+        select_landmarks("hamming", nb201_pool, 30, seed=0, space=nb201, num_roots=1, distance=0)
 
 
 @pytest.mark.parametrize("m", [1, 0, 16, 2.5, None])
@@ -346,7 +346,7 @@ def test_landmark_configs_match_the_api(nb201_pool, tmp_path, name):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name="config", overrides=overrides).landmarks
     assert cfg.method == name and cfg.get("seed") is None
-    lms = landmarks_from_config(cfg, nb201_pool, run_seed=0, validate_arch=nb201.parse_arch)
+    lms = landmarks_from_config(cfg, nb201_pool, run_seed=0, validate_arch=nb201.parse_arch, space=nb201)
     assert len(lms) == (0 if name == "none" else 30)
     assert name == "none" or cfg.refine.rounds == 0  # refinement is off unless asked for
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 import torch
 
@@ -48,6 +49,16 @@ def test_mutation_and_crossover_give_networks_of_the_space(space):
 def test_fair_paths_are_networks_of_the_space(space):
     paths = space.fair_paths(random.Random(0))
     assert len(paths) >= len(space.OPS) - 1 and all(valid(space, path) for path in paths)
+
+
+def test_one_edit_changes_one_choice(space):
+    if space.one_edit is None:
+        pytest.skip(f"{space.__name__} defines no landmarks=hamming walk")
+    rng = np.random.default_rng(0)
+    for _ in range(DRAWS):
+        arch = space.sample_arch(random.Random(int(rng.integers(1 << 30))))
+        edited = space.one_edit(arch, rng)
+        assert valid(space, edited) and space.edit_distance(edited, arch) == 1
 
 
 def test_a_bad_string_is_one_line_error(space):

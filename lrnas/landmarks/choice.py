@@ -19,7 +19,7 @@ def choose_landmarks(cfg: DictConfig, benchmark, space, reserved: set[str]) -> l
     archs = [arch for arch in benchmark.landmark_pool if arch not in reserved]
     pool = pd.Series(benchmark.accuracies(archs, cfg.space.ground_truth), index=archs)
     landmarks = landmarks_from_config(cfg.landmarks, pool, stream_seed(cfg.seed, "landmarks"),
-                                      validate_arch=space.parse_arch, resolve_path=to_absolute_path)
+                                      validate_arch=space.parse_arch, resolve_path=to_absolute_path, space=space)
     # A file may write a network another way than the table does (DARTS: a node's inputs in either order; NB101: an
     # isomorphic cell): under the table's string it is kept out of the evaluation sample, which compares strings.
     keyed = [Landmark(table_key(benchmark, lm.arch), lm.accuracy) for lm in landmarks]

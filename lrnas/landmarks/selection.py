@@ -1,7 +1,7 @@
 """Landmark sets: architectures with known stand-alone accuracy, sorted worst (index 0) to best.
 
 ``pool`` is a pandas Series mapping an architecture key (the official NB201 string, or a cell key in other spaces)
-to its ground-truth accuracy. Only ``hamming`` assumes NB201 strings.
+to its ground-truth accuracy. Only ``hamming`` reads the keys as architectures, of the ``space`` it is given.
 
     >>> import pandas as pd
     >>> pool = pd.Series({f"arch{i}": float(i) for i in range(100)})
@@ -16,13 +16,14 @@ Methods (``landmarks.method``):
 - ``fixed``: M evenly spaced ground-truth ranks ``round(linspace(0, N-1, M))``, worst and best included. The
   authors' code instead steps ``N // M`` back from the best, so it usually skips the worst
   (for N=15625, M=30 it starts at rank 544); we follow the issue's "worst to best".
-- ``hamming`` (NB201 only): ``num_roots`` uniform roots, each followed by ``M / num_roots - 1`` neighbours. As in the
-  authors' ``NASBench201HammingDistancePolicy`` (nasws/cnn/policy/random_policy/nasbench201_weight_sharing_policy.py)
-  a neighbour is the end of a random walk from the root that mutates one edge at a time (a uniform target node,
-  a uniform incoming edge of it, a uniform different op) and stops as soon as the Hamming distance to the root
-  (number of differing edge ops) exceeds ``distance``; since each step moves the distance by at most one, every
-  neighbour lies at distance exactly ``distance + 1``. Unlike the authors, duplicates and archs missing from the
-  pool are redrawn, so the set has M distinct members.
+- ``hamming`` (a space with a one-edit walk: NB201): ``num_roots`` uniform roots, each followed by
+  ``M / num_roots - 1`` neighbours. As in the authors' ``NASBench201HammingDistancePolicy``
+  (nasws/cnn/policy/random_policy/nasbench201_weight_sharing_policy.py) a neighbour is the end of a random walk from
+  the root that mutates one edge at a time (a uniform target node, a uniform incoming edge of it, a uniform
+  different op) and stops as soon as the Hamming distance to the root (number of differing edge ops) exceeds
+  ``distance``; since each step moves the distance by at most one, every neighbour lies at distance exactly
+  ``distance + 1``. Unlike the authors, duplicates and archs missing from the pool are redrawn, so the set has M
+  distinct members.
 - ``file``: a CSV whose header starts ``arch,accuracy`` (the user's stand-alone accuracies; ``pool`` is not consulted).
   Further columns (the provenance ``lrnas landmarks build`` writes: recipe, epochs, seed, data, wall time) are kept
   out of the landmark set.
@@ -62,12 +63,14 @@ def select_landmarks(
     num_landmarks: int | None,
     seed: int,
     validate_arch: Callable[[str], object] | None = None,
+    space=None,
     **options,
 ) -> list[Landmark]:
     """Pick the landmark set, sorted by accuracy ascending (index 0 = worst).
 
     ``validate_arch`` (e.g. ``nb201.parse_arch``) is called on every landmark key and must raise ValueError on a bad
-    one. For ``file``, ``num_landmarks`` may be None (use every row); otherwise it must match the row count.
+    one. ``space`` (a space face, ``lrnas.spaces.get_space``): the space ``hamming`` walks. For ``file``,
+    ``num_landmarks`` may be None (use every row); otherwise it must match the row count.
     """
     if method not in METHODS:
         raise ValueError(f"landmarks.method={method!r} is unknown; valid: {', '.join(METHODS)}")
@@ -103,7 +106,7 @@ def select_landmarks(
     elif method == "fixed":
         picks = [ranked[i][0] for i in np.round(np.linspace(0, len(ranked) - 1, num_landmarks)).astype(int)]
     else:
-        groups = hamming_groups([key for key, _ in ranked], num_landmarks, rng, **options)
+        groups = hamming_groups([key for key, _ in ranked], num_landmarks, rng, space, **options)
         picks = [arch for group in groups for arch in group]
     landmarks = _sorted(Landmark(str(arch), float(pool[arch])) for arch in picks)
     if validate_arch is not None:
@@ -113,31 +116,28 @@ def select_landmarks(
 
 
 def hamming_groups(
-    archs: list[str], num_landmarks: int, rng: np.random.Generator, num_roots: int = 1, distance: int = 1
+    archs: list[str], num_landmarks: int, rng: np.random.Generator, space, num_roots: int = 1, distance: int = 1
 ) -> list[list[str]]:
-    """``num_roots`` groups ``[root, *neighbours]`` of ``num_landmarks / num_roots`` distinct NB201 strings."""
-    from lrnas.spaces import nb201
-
+    """``num_roots`` groups ``[root, *neighbours]`` of ``num_landmarks / num_roots`` distinct strings of ``space``,
+    walked by its ``one_edit`` and measured by its ``edit_distance``."""
+    if space is None or space.one_edit is None:
+        where = "no space was given" if space is None else f"{space.__name__} defines no one_edit"
+        raise ValueError(f"landmarks.method='hamming' walks a space's one-edit neighbours, but {where}")
     if not isinstance(num_roots, int) or num_roots < 1 or num_landmarks % num_roots:
         raise ValueError(f"landmarks.num_roots={num_roots!r} must be a positive divisor of "
                          f"landmarks.num_landmarks={num_landmarks} (M = roots x per-root)")
-    if not isinstance(distance, int) or not 0 <= distance < nb201.NUM_EDGES:
+    if not isinstance(distance, int) or not 0 <= distance < space.NUM_EDGES:
         raise ValueError(f"landmarks.distance={distance!r} is invalid; neighbours lie at distance + 1, so use an "
-                         f"integer in 0..{nb201.NUM_EDGES - 1} (the paper uses 1..4)")
-    by_ops = {nb201.parse_arch(a): a for a in archs}
-    # Authors' mutate_arch_func: uniform target node, then a uniform incoming edge of it.
-    edges_of_node = [[i for i, (tgt, _) in enumerate(nb201.EDGES) if tgt == node] for node in (1, 2, 3)]
+                         f"integer in 0..{space.NUM_EDGES - 1} (the paper uses 1..4)")
+    by_arch = {space.parse_arch(a): a for a in archs}
     taken: set[str] = set()
 
-    def walk(root: tuple[str, ...]) -> str | None:
-        ops = list(root)
+    def walk(root):
+        arch = root
         for _ in range(_MAX_WALK_STEPS):
-            edge = edges_of_node[rng.integers(len(edges_of_node))]
-            edge = edge[rng.integers(len(edge))]
-            others = [op for op in nb201.OPS if op != ops[edge]]
-            ops[edge] = others[rng.integers(len(others))]
-            if sum(a != b for a, b in zip(ops, root, strict=True)) > distance:
-                return by_ops.get(tuple(ops))
+            arch = space.one_edit(arch, rng)
+            if space.edit_distance(arch, root) > distance:
+                return by_arch.get(arch)
         return None
 
     def draw(root: tuple[str, ...] | None) -> str:
@@ -147,28 +147,29 @@ def hamming_groups(
             if arch is not None and arch not in taken:
                 taken.add(arch)
                 return arch
-        what = "a new root" if root is None else f"a new neighbour of {nb201.format_arch(root)}"
+        what = "a new root" if root is None else f"a new neighbour of {space.format_arch(root)}"
         raise ValueError(f"could not find {what} after {_MAX_DRAWS} draws; lower landmarks.num_landmarks or raise "
                          "landmarks.num_roots / landmarks.distance")
 
     groups = []
     for _ in range(num_roots):
         root = draw(None)
-        root_ops = nb201.parse_arch(root)
-        groups.append([root] + [draw(root_ops) for _ in range(num_landmarks // num_roots - 1)])
+        parsed = space.parse_arch(root)
+        groups.append([root] + [draw(parsed) for _ in range(num_landmarks // num_roots - 1)])
     return groups
 
 
 def landmarks_from_config(landmarks_cfg, pool: pd.Series | None, run_seed: int,
                           validate_arch: Callable[[str], object] | None = None,
-                          resolve_path: Callable[[str], str] = str) -> list[Landmark]:
-    """The landmark set a composed ``landmarks`` config group asks for (``refine`` belongs to the training loop)."""
+                          resolve_path: Callable[[str], str] = str, space=None) -> list[Landmark]:
+    """The landmark set a composed ``landmarks`` config group asks for (``refine`` belongs to the training loop);
+    ``space``: the run's space (``hamming`` walks it)."""
     options = {k: v for k, v in landmarks_cfg.items() if k not in ("method", "num_landmarks", "seed", "refine")}
     if options.get("path") is not None:
         options["path"] = resolve_path(options["path"])
     seed = run_seed if landmarks_cfg.get("seed") is None else landmarks_cfg.get("seed")
     return select_landmarks(landmarks_cfg["method"], pool, landmarks_cfg.get("num_landmarks"), seed,
-                            validate_arch=validate_arch, **options)
+                            validate_arch=validate_arch, space=space, **options)
 
 
 def save_landmarks(landmarks: list[Landmark], path: str | Path) -> None:

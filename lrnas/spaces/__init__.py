@@ -8,9 +8,11 @@ its ``__init__.py`` is the face lrnas reads, and defines every name of ``FACE``:
   together use every op of every choice once);
 - ``SUPERNET = "module:Class"`` and ``load_benchmark(table)`` (its ground truth; None when it ships none);
 - ``config_rules(rules)`` (rules of its own ``space.*`` keys) and ``check_config(values, rules)`` (cross-key checks);
-- capabilities, each None (``HAMMING``: False) where the space lacks it: ``validate(arch)`` (a parsed arch that may
+- capabilities, each None where the space lacks it: ``validate(arch)`` (a parsed arch that may
   still not be a network), the relaxation the differentiable algorithms need (``RELAXED_OPS``, ``RELAXED_EDGES``,
-  ``most_probable``, ``derive_arch``) and ``HAMMING`` (``landmarks=hamming`` can walk it).
+  ``most_probable``, ``derive_arch``) and the one-edit walk of ``landmarks=hamming`` (``one_edit(arch, rng)``: one
+  random change of one choice, drawn from a numpy Generator; ``edit_distance(a, b)``: how many choices differ, at
+  most ``NUM_EDGES``).
 
 README "Adding a search space" lists the files a new space needs.
 
@@ -30,7 +32,7 @@ SPACES: tuple[str, ...] = tuple(sorted(m.name for m in pkgutil.iter_modules(__pa
 
 FACE = ("OPS", "NUM_ARCHS", "InvalidArch", "parse_arch", "format_arch", "sample_arch", "mutate", "crossover",
         "fair_paths", "SUPERNET", "load_benchmark", "config_rules", "check_config", "validate", "RELAXED_OPS",
-        "RELAXED_EDGES", "most_probable", "derive_arch", "HAMMING")
+        "RELAXED_EDGES", "most_probable", "derive_arch", "one_edit", "edit_distance")
 
 
 def get_space(name: str) -> ModuleType:

@@ -40,7 +40,7 @@ from lrnas.spaces.darts.arch import (  # the encoding is the space's vocabulary
 from lrnas.spaces.darts.benchmark import load_darts_table
 
 SUPERNET = "lrnas.spaces.darts.supernet:DARTSSuperNet"
-HAMMING = False  # landmarks=hamming walks NB201's edges only
+one_edit = edit_distance = None  # no landmarks=hamming walk defined here
 validate = None  # every parsed genotype is a network
 
 

@@ -36,7 +36,7 @@ from lrnas.spaces.nb101.arch import (  # the encoding is the space's vocabulary
 from lrnas.spaces.nb101.benchmark import load_nb101
 
 SUPERNET = "lrnas.spaces.nb101.supernet:NB101SuperNet"
-HAMMING = False  # landmarks=hamming walks NB201's edges only
+one_edit = edit_distance = None  # no landmarks=hamming walk defined here
 # No continuous relaxation (a cell's edges are themselves the choice): SPOS and FairNAS only.
 RELAXED_OPS = RELAXED_EDGES = most_probable = derive_arch = None
 check_config = None  # its one key (space.supernet.bn_affine) needs no cross-key check

@@ -28,7 +28,6 @@ from lrnas.spaces.nb201.cells_partial import PARTIAL_CHANNELS
 from lrnas.spaces.nb201.supernet import CELL_TYPES
 
 SUPERNET = "lrnas.spaces.nb201.supernet:NB201SuperNet"
-HAMMING = True  # landmarks=hamming walks these edges (lrnas.landmarks.selection)
 validate = None  # every parsed cell is a network
 # The relaxation of the differentiable algorithms: one row of op weights per edge, one column per op.
 RELAXED_OPS = OPS
@@ -70,3 +69,24 @@ def check_config(values: dict, rules) -> None:
         raise rules.invalid("algorithm.partial_channels", algorithm["partial_channels"],
                             f"{PARTIAL_CHANNELS} with space.supernet.cell_type=partial_channel (the authors' cell "
                             f"fixes K = {PARTIAL_CHANNELS})")
+
+
+# landmarks=hamming's walk (lrnas.landmarks.selection.hamming_groups) takes these steps.
+_EDGES_OF_NODE = tuple(tuple(i for i, (target, _) in enumerate(EDGES) if target == node) for node in (1, 2, 3))
+
+
+def one_edit(arch: Arch, rng) -> Arch:
+    """One step of the authors' ``mutate_arch_func`` (kcyu2014/nas-landmarkreg nasws/cnn/policy/random_policy/
+    nasbench201_weight_sharing_policy.py): a uniform target node, a uniform incoming edge of it, a uniform other op.
+    ``rng``: a numpy Generator."""
+    ops = list(arch)
+    edges = _EDGES_OF_NODE[rng.integers(len(_EDGES_OF_NODE))]
+    edge = edges[rng.integers(len(edges))]
+    others = [op for op in OPS if op != ops[edge]]
+    ops[edge] = others[rng.integers(len(others))]
+    return tuple(ops)
+
+
+def edit_distance(a: Arch, b: Arch) -> int:
+    """Hamming distance: the number of edges whose ops differ."""
+    return sum(x != y for x, y in zip(a, b, strict=True))
