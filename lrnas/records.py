@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from .run_folder import RunFolder
+from .run.folder import RunFolder
 
 
 def atomic_write(path: Path, write) -> None:

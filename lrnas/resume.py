@@ -22,7 +22,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from .run_folder import RunFolder
+from .run.folder import RunFolder
 from .training import NonFiniteLossError
 
 # How the run's random streams are derived from its seeds; a checkpoint from another derivation cannot be continued

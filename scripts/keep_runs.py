@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from lrnas.run_folder import RunFolder
+from lrnas.run.folder import RunFolder
 
 
 def keep_runs(source: Path, dest: Path) -> list[Path]:

@@ -65,7 +65,7 @@ def test_tied_supernet_accuracies_give_no_tau_but_say_why():
 
 
 def test_log_lines_say_tied_instead_of_nan():
-    from lrnas.train import describe_ranking, summary_table
+    from lrnas.run.messages import describe_ranking, summary_table
 
     metrics = {**ranking_metrics([10.0] * 5, [91.0, 92.0, 93.0, 94.0, 95.0], top_k=10),
                "param_count_kendall_tau": 0.56, "mean_supernet_accuracy": 10.0, "num_landmarks": 3,

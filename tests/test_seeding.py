@@ -7,9 +7,10 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
+from lrnas.run.epoch import search_phase
 from lrnas.seeding import STREAMS, stream_seed
 from lrnas.spaces import nb201
-from lrnas.train import build_run, search_phase
+from lrnas.train import build_run
 from lrnas.validation import CONFIG_DIR
 
 

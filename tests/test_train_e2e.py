@@ -191,7 +191,8 @@ def test_landmarks_and_refinement_never_take_an_evaluated_arch_even_when_overlap
     candidates: without the exclusions (choose_landmarks' reserved sample with draw_eval_sample's landmarks, and
     refinement's taken set) ~576 landmarks and (all but 1e-14 of the time) a refinement query are evaluated archs."""
     from lrnas.evaluation.ranking import draw_eval_sample
-    from lrnas.train import build_run, refine_round
+    from lrnas.run.epoch import refine_round
+    from lrnas.train import build_run
     from lrnas.validation import validate_config
 
     cfg = composed("experiment=smoke", "landmarks=fixed", "landmarks.num_landmarks=600", "eval.num_archs=15000",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..evaluation.metrics import kendall_tau
-from ..run_folder import RunFolder
+from ..run.folder import RunFolder
 from ..spaces import load_benchmark
 from .runs import Runs
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..run_folder import RunFolder
+from ..run.folder import RunFolder
 from .budget import budget_points, cheap_reference
 from .paper_table import IDENTITY, ablated_keys, method_labels
 from .runs import Runs

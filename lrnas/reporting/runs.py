@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 from omegaconf import OmegaConf
 
-from ..run_folder import RunFolder
+from ..run.folder import RunFolder
 from .statistics import CORRELATIONS, interval
 
 # Keys that never change what a run computes, so runs differing only in them are repeats of one configuration:

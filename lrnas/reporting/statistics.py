@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from ..evaluation.metrics import kendall_tau
-from ..run_folder import RunFolder
+from ..run.folder import RunFolder
 
 MIN_VALUES_FOR_INTERVAL = 3
 AUTHORS_MIN_RUN_ACCURACY = 15.0  # %: tool.py:210, a run below it "not trained"

@@ -1,0 +1,97 @@
+"""The phases of a run after it is built: each epoch (train, evaluate, refine, record, checkpoint), then the search."""
+from __future__ import annotations
+
+import logging
+import random
+import time
+
+import pandas as pd
+
+from ..data import to_float_normalized
+from ..evaluation.ranking import evaluate_ranking
+from ..landmarks import save_landmarks
+from ..landmarks.refinement import as_landmarks, refine_landmarks, refinement_epochs
+from ..records import save_csv, save_json
+from ..resume import Interrupted
+from ..search.on_supernet import search_supernet
+from ..seeding import stream_seed
+from ..training import EpochProgress
+from .messages import describe_ranking, describe_training, metrics_document
+from .state import Run
+
+log = logging.getLogger("lrnas.train")  # one logger for the whole run: its lines read as one story in train.log
+
+
+def train_one_epoch(run: Run, epoch: int, progress: EpochProgress | None, stop: dict) -> None:
+    """One epoch, its evaluation and refinement, then records and the end-of-epoch checkpoint."""
+    cfg = run.cfg
+    every = cfg.trainer.checkpoint_every_steps
+    last_step = run.train_batches.num_batches(cfg.trainer.batch_size)
+
+    def after_step(current: EpochProgress, verify) -> None:
+        # The epoch's last step is saved by the end-of-epoch checkpoint, with its evaluation.
+        step_due = every and current.step % every == 0 and current.step < last_step
+        if stop["signal"] or step_due:
+            verify()  # never checkpoint a non-finite step
+            run.save_checkpoint(current)
+        if stop["signal"]:
+            raise Interrupted(stop["signal"], f"at epoch {epoch}, step {current.step}", run.folder.path)
+
+    started = time.perf_counter()
+    row = {"epoch": epoch, **run.trainer.train_epoch(run.train_batches, cfg.trainer.batch_size,
+                                                      run.generators["data_order"], epoch, cfg.trainer.epochs,
+                                                      progress, after_step)}
+    if epoch in set(cfg.eval.at_epochs) | {cfg.trainer.epochs}:
+        evaluation_started = time.perf_counter()
+        result = evaluate_ranking(run.super_net, run.space, run.sample, run.test_images, run.test_labels,
+                                  cfg.eval.batch_size, cfg.eval.top_k, landmarks=run.current_landmarks)
+        # Evaluations are not part of training: a budget study subtracts them to plot tau against training time.
+        row.update(result["metrics"], eval_s=time.perf_counter() - evaluation_started)
+        run.archs_table[f"supernet_acc_epoch{epoch}"] = result["supernet_accuracy"]
+        save_csv(run.folder.archs, run.archs_table)
+        if run.current_landmarks:  # for the scatter of super-net accuracy against ground truth (lrnas report)
+            scored = zip(run.current_landmarks, result["landmark_accuracy"].tolist(), strict=True)
+            run.landmark_scores += [{"epoch": epoch, "arch": lm.arch, "ground_truth": lm.accuracy, "supernet_acc": acc}
+                                    for lm, acc in scored]
+            save_csv(run.folder.landmark_scores, pd.DataFrame(run.landmark_scores))
+        log.info("epoch %d: %s", epoch, describe_ranking(result["metrics"]))
+    log.info("epoch %d: %s", epoch, describe_training(row))
+    refine = cfg.landmarks.get("refine")
+    if run.regularizer and refine and epoch in refinement_epochs(cfg.trainer.epochs, refine.rounds):
+        run.oracle_queries += refine_round(epoch, run, refine)
+        save_csv(run.folder.oracle_queries, pd.DataFrame(run.oracle_queries))
+        save_landmarks(run.regularizer.landmarks, run.folder.landmarks)
+    run.elapsed_s += time.perf_counter() - started
+    row["elapsed_s"] = run.elapsed_s
+    run.history.append(row)
+    run.epochs_done = epoch
+    save_json(run.folder.metrics, metrics_document(run))
+    run.save_checkpoint()
+
+
+def refine_round(epoch: int, run: Run, refine) -> list[dict]:
+    """One refinement round: the oracle's answers for the super-net's top candidates join the landmarks."""
+    regularizer = run.regularizer
+    taken = set(run.sample.archs) | {lm.arch for lm in regularizer.landmarks}
+    pool = [arch for arch in run.benchmark.landmark_pool if arch not in taken]
+    count = min(refine.num_images, len(run.held_out))  # held-out images are in random order: a prefix is uniform
+    images, labels = to_float_normalized(run.held_out.images[:count]), run.held_out.labels[:count]
+    rng = random.Random(stream_seed(run.cfg.seed, "refinement", epoch))
+    queries = refine_landmarks(run.super_net, run.space, run.benchmark, run.cfg.space.ground_truth, pool, refine,
+                               images, labels, run.cfg.eval.batch_size, rng)
+    regularizer.add_landmarks(as_landmarks(queries), [run.space.parse_arch(q["arch"]) for q in queries])
+    log.info("epoch %d: refinement queried the oracle for %d archs; %d landmarks now", epoch, len(queries),
+             len(regularizer.landmarks))
+    return [{"epoch": epoch, **query} for query in queries]
+
+
+def search_phase(run: Run) -> dict:
+    """Choose architectures with the trained super-net (evolution/random search, or alpha's argmax) -> search.csv."""
+    cfg = run.cfg
+    count = min(cfg.search.num_images, len(run.held_out))  # held-out images are in random order: a prefix is uniform
+    images, labels = to_float_normalized(run.held_out.images[:count]), run.held_out.labels[:count]
+    report, candidates = search_supernet(run.super_net, run.trainer.algorithm, run.space, run.benchmark,
+                                         cfg.space.ground_truth, cfg.search, images, labels, cfg.eval.batch_size,
+                                         seed=cfg.seed)
+    save_csv(run.folder.search, candidates)
+    return report

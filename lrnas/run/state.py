@@ -1,0 +1,99 @@
+"""The state of one training run: every piece ``build_run`` wires, and exactly what a checkpoint needs to resume it."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from types import ModuleType
+
+import pandas as pd
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from ..data import DeviceBatches
+from ..evaluation.ranking import EvalSample
+from ..landmarks import Landmark
+from ..records import save_checkpoint
+from ..resume import capture_rng, restore_rng
+from ..training import EpochProgress, SuperNetTrainer
+from .folder import RunFolder
+
+
+@dataclass
+class Run:
+    """Everything one training run holds; ``state_dict`` is exactly what a checkpoint needs to resume it."""
+
+    cfg: DictConfig
+    folder: RunFolder
+    space: ModuleType
+    benchmark: object
+    sample: EvalSample
+    landmarks: list[Landmark]
+    super_net: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    trainer: SuperNetTrainer
+    train_batches: DeviceBatches
+    held_out: DeviceBatches
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    generators: dict[str, torch.Generator]
+    archs_table: pd.DataFrame
+    history: list[dict] = field(default_factory=list)
+    oracle_queries: list[dict] = field(default_factory=list)
+    landmark_scores: list[dict] = field(default_factory=list)  # each evaluation's super-net accuracy of every landmark
+    search: dict | None = None  # the search phase's report, once training is done
+    epochs_done: int = 0
+    elapsed_s: float = 0.0
+
+    @property
+    def regularizer(self):
+        return self.trainer.regularizer
+
+    @property
+    def current_landmarks(self) -> list[Landmark]:
+        """The landmark set now: refinement grows the regularizer's copy of the initial set."""
+        return self.regularizer.landmarks if self.regularizer else self.landmarks
+
+    def python_rngs(self) -> dict[str, random.Random]:
+        rngs = {"algorithm": self.trainer.algorithm.rng}
+        if self.regularizer:
+            rngs["regularizer"] = self.regularizer.rng
+        return rngs
+
+    def state_dict(self, progress: EpochProgress | None) -> dict:
+        return {
+            "config": OmegaConf.to_container(self.cfg, resolve=True),
+            "device_type": self.test_labels.device.type,
+            "epochs_done": self.epochs_done,
+            "epoch_progress": progress.state_dict() if progress else None,
+            "super_net": self.super_net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "algorithm": self.trainer.algorithm.state_dict(),  # architecture parameters and their optimizer
+            "landmarks": [(lm.arch, lm.accuracy) for lm in self.current_landmarks],
+            "rng": capture_rng(self.python_rngs(), self.generators),
+            "history": self.history,
+            "oracle_queries": self.oracle_queries,
+            "landmark_scores": self.landmark_scores,
+            "archs_table": self.archs_table.to_dict(orient="list"),
+            "elapsed_s": self.elapsed_s,
+        }
+
+    def load_state_dict(self, state: dict) -> EpochProgress | None:
+        self.super_net.load_state_dict(state["super_net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.trainer.algorithm.load_state_dict(state["algorithm"])
+        if self.regularizer:  # refinement may have grown the set since the start
+            landmarks = [Landmark(arch, accuracy) for arch, accuracy in state["landmarks"]]
+            self.regularizer.set_landmarks(landmarks, [self.space.parse_arch(lm.arch) for lm in landmarks])
+        restore_rng(state["rng"], self.python_rngs(), self.generators)
+        self.history, self.oracle_queries = state["history"], state["oracle_queries"]
+        self.landmark_scores = state.get("landmark_scores", [])  # checkpoints from before it was recorded
+        self.archs_table = pd.DataFrame(state["archs_table"])
+        self.epochs_done, self.elapsed_s = state["epochs_done"], state["elapsed_s"]
+        progress = state["epoch_progress"]
+        return EpochProgress.from_state_dict(progress, self.test_labels.device) if progress else None
+
+    def save_checkpoint(self, progress: EpochProgress | None = None) -> None:
+        save_checkpoint(self.folder.checkpoint, self.state_dict(progress))
