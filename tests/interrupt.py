@@ -13,6 +13,7 @@ import signal
 import sys
 
 from lrnas import cli, train, training
+from lrnas.run import epoch as phases
 
 
 def arm(signum: int, point: str) -> None:
@@ -55,17 +56,17 @@ def arm(signum: int, point: str) -> None:
 
         training.SuperNetTrainer.train_epoch = signalled_train_epoch
     elif kind == "eval":
-        train.evaluate_ranking = at_epoch(train.evaluate_ranking)
+        phases.evaluate_ranking = at_epoch(phases.evaluate_ranking)
     elif kind == "refine":
-        train.refine_landmarks = at_epoch(train.refine_landmarks)
+        phases.refine_landmarks = at_epoch(phases.refine_landmarks)
     elif kind == "search":
-        search = train.search_supernet
+        search = phases.search_supernet
 
         def signalled_search(*args, **kwargs):
             fire()
             return search(*args, **kwargs)
 
-        train.search_supernet = signalled_search
+        phases.search_supernet = signalled_search
     else:
         raise SystemExit(f"unknown point {point!r}; valid: step:E:S, eval:E, refine:E, search")
 
