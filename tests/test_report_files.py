@@ -123,7 +123,8 @@ def test_runs_left_out_are_listed_in_the_report_and_never_counted(table_runs, tm
     sweep = table_runs / "sweep"
     write_run(sweep / "0", 0, [0.9, 0.9], algorithm="fairnas")
     write_run(sweep / "1", 1, [0.9], algorithm="fairnas", finished=False,
-              log="[2026-12-01 10:00:00,000][lrnas.train][ERROR] - stopped by SIGTERM at epoch 2, step 3\n")
+              log="[2026-12-01 10:00:00,000][lrnas.train][ERROR] - stopped by SIGTERM at epoch 2, step 3; checkpoint "
+                  "saved. Resume with: lrnas train resume=/another/machine/sweep/1\n")
     write_run(sweep / "2", 2, [0.9], algorithm="fairnas", finished=False,
               log="[2026-12-01 10:00:00,000][lrnas.train][ERROR] - error: non-finite loss at epoch 2\n")
     (sweep / "3/.hydra").mkdir(parents=True)  # a job that started and wrote nothing yet
@@ -133,7 +134,8 @@ def test_runs_left_out_are_listed_in_the_report_and_never_counted(table_runs, tm
         "overrides": {"task": ["algorithm=fairnas", "seed=0,1,2,3,4"]}}}), sweep / "multirun.yaml")
     runs = collect_runs(table_runs)
     assert [str(entry) for entry in runs.left_out] == [
-        f"unfinished: {sweep / '1'}: trained through epoch 1; stopped by SIGTERM at epoch 2, step 3",
+        f"unfinished: {sweep / '1'}: trained through epoch 1; stopped by SIGTERM at epoch 2, step 3; checkpoint saved. "
+        f"Resume with: lrnas train resume={sweep / '1'}",  # the folder as read here, not as the machine that ran it
         f"failed: {sweep / '2'}: error: non-finite loss at epoch 2",
         f"unfinished: {sweep / '3'}: no epoch done (still running, or killed)",
         f"missing: {sweep / '4'}: job 4 (seed=4 algorithm=fairnas) has no folder: not started (the sweep stopped "

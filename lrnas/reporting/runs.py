@@ -160,6 +160,7 @@ def git_revision(run: Path) -> str | None:
 
 
 ERROR_LINE = re.compile(r"\]\[ERROR\] - (.*)")
+RESUME_HINT = re.compile(r"resume=\S+")
 
 
 def not_finished(run: Path, metrics: dict | None) -> LeftOut:
@@ -170,7 +171,8 @@ def not_finished(run: Path, metrics: dict | None) -> LeftOut:
         return LeftOut("failed", str(run), errors[-1])
     epochs = [row.get("epoch") for row in (metrics or {}).get("history", [])]
     progress = f"trained through epoch {max(epochs)}" if epochs else "no epoch done"
-    stopped = f"; {errors[-1]}" if errors else " (still running, or killed)"
+    # The log's resume hint names the folder as the machine that ran it saw it: name it as this report reads it.
+    stopped = f"; {RESUME_HINT.sub(lambda _: f'resume={run}', errors[-1])}" if errors else " (still running, or killed)"
     return LeftOut("unfinished", str(run), f"{progress}{stopped}")
 
 
