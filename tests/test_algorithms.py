@@ -39,6 +39,15 @@ def test_every_config_option_is_an_algorithm():
     assert sorted(p.stem for p in (CONFIG_DIR / "algorithm").glob("*.yaml")) == sorted(ALGORITHMS)
 
 
+@pytest.mark.parametrize("name", sorted(ALGORITHMS))
+def test_every_algorithm_is_built_alike_and_holds_its_config(name):
+    """A sampling algorithm gets its config group too, so its own keys reach it as a differentiable one's do."""
+    cfg = algorithm_cfg(name)
+    generator = torch.Generator().manual_seed(0)
+    algorithm = build_algorithm(cfg, nb201, random.Random(0), torch.device("cpu"), generator)
+    assert algorithm.cfg is cfg and algorithm.generator is generator and algorithm.space is nb201
+
+
 class RecordingNet(torch.nn.Module):
     """A super-net stand-in that records the paths it runs; its loss depends on a real parameter."""
 

@@ -33,10 +33,7 @@ def build_algorithm(cfg, space, rng: random.Random, device: torch.device, genera
     """The algorithm ``cfg.name`` (an ``algorithm=`` config); ``generator`` draws on ``device`` (checkpointed)."""
     if cfg.name not in ALGORITHMS:
         raise ValueError(f"algorithm={cfg.name!r} is unknown; valid: {', '.join(sorted(ALGORITHMS))}")
-    algorithm = ALGORITHMS[cfg.name]
-    if algorithm.differentiable:
-        return algorithm(space, rng, cfg, device, generator)
-    return algorithm(space, rng)
+    return ALGORITHMS[cfg.name](space, rng, cfg, device, generator)
 
 
 __all__ = ["ALGORITHMS", "DIFFERENTIABLE", "Algorithm", "FairNAS", "GDAS", "PCDARTS", "SPOS", "StepResult",

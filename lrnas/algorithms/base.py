@@ -23,14 +23,21 @@ class StepResult:
 
 
 class Algorithm:
-    """Base of all algorithms: a search space, a python RNG (checkpointed by the run), and no architecture state."""
+    """Base of all algorithms: a search space, a python RNG (checkpointed by the run), and no architecture state.
+
+    Every algorithm is built alike, ``Algorithm(space, rng, cfg, device, generator)``: ``cfg`` is its ``algorithm``
+    config group (conf/algorithm/NAME.yaml), so an algorithm of either kind reads its own keys from ``self.cfg``;
+    ``generator`` draws on ``device`` and is checkpointed with the run's generators."""
 
     differentiable = False
     updates_arch = False  # True while a differentiable algorithm updates its architecture parameters
 
-    def __init__(self, space, rng: random.Random):
+    def __init__(self, space, rng: random.Random, cfg=None, device: torch.device | None = None,
+                 generator: torch.Generator | None = None):
         self.space = space
         self.rng = rng
+        self.cfg = cfg
+        self.generator = generator
 
     def start_epoch(self, epoch: int, epochs: int) -> None:
         """Called before each epoch (1-based), also when a run resumes mid-epoch."""

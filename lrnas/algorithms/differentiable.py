@@ -37,9 +37,7 @@ class Differentiable(Algorithm):
     differentiable = True
 
     def __init__(self, space, rng: random.Random, cfg, device: torch.device, generator: torch.Generator):
-        super().__init__(space, rng)
-        self.cfg = cfg
-        self.generator = generator  # device-side draws (channel subsets), checkpointed with the run's generators
+        super().__init__(space, rng, cfg, device, generator)  # generator: device-side draws (channel subsets)
         # One row per edge of the space's relaxation, one column per op (``none`` included where the space has it).
         initial = ARCH_INIT_SCALE * torch.randn(len(space.RELAXED_EDGES), len(space.RELAXED_OPS),
                                                 generator=seeded_generator(rng))
