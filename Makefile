@@ -162,7 +162,7 @@ BUDGET_MIDRUN := [25,50,100,150,200,300]
 define budget
 	$(call sweep,$(1),$(1)/epochs$(2),trainer.epochs=$(2) 'eval.at_epochs=$(or $(3),[])')
 endef
-budget-nb201-cpu: ## the budget study on a CPU: SPOS, SPOS + 30 landmarks (λ constant from epoch 3; the paper's schedule scaled) x 3 seeds at 10, 20, 40 epochs, 200 archs on 2,000 test images (27 runs; partly run: 5 plain runs and both 40-epoch landmark runs of seed 0 done, the rest estimated 9 h; rerun to resume)
+budget-nb201-cpu: ## the budget study on a CPU: SPOS, SPOS + 30 landmarks (λ constant from epoch 3; the paper's schedule scaled) x 3 seeds at 10, 20, 40 epochs, 200 archs on 2,000 test images (27 runs; partly run: 8 done (5 plain, 3 landmark runs of seed 0), the rest estimated 8 h; rerun to resume)
 	$(call budget,budget_nb201_cpu,20)
 	$(call budget,budget_nb201_cpu,40,$(BUDGET_CPU_MIDRUN))
 	$(call budget,budget_nb201_cpu,10)
