@@ -31,6 +31,9 @@ endif
 LAUNCH := $(LAUNCH_$(LAUNCHER)) $(if $(DATA),data.root=$(DATA))
 # The ablations' CPU twins run the paper sweeps with this preset instead of paper_nb201_spos_landmark.
 CPU_ABLATION := experiment=cpu_ablation
+comma := ,
+# The CPU table's runs inside the budget study's 40-epoch folder (its constant-λ runs are not table rows).
+TABLE_NB201_CPU_RUNS = $(foreach preset,cpu cpu_landmark_cosine,outputs/sweeps/budget_nb201_cpu/epochs40/experiment=$(preset)$(comma)seed=*)
 # $(call sweep,NAME[,DIR,OVERRIDES]): conf/sweep/NAME.yaml with OVERRIDES; its runs go to outputs/sweeps/DIR (default
 # NAME; a rerun resumes unfinished runs and skips finished ones). $(call report,RESULTS,DIRS): lrnas report of
 # outputs/sweeps/DIRS into docs/results/RESULTS/ (report.md/.csv/.tex, runs.csv, plots).
@@ -92,9 +95,9 @@ table-nb201: ## the paper's NB201 table: SPOS, FairNAS, PC-DARTS, GDAS x {no, 50
 	$(call sweep,table_nb201)
 	$(call report,table-nb201,table_nb201)
 
-table-nb201-cpu: ## CPU twin of table-nb201: SPOS, GDAS x {no, 30} landmarks x 3 seeds, experiment=cpu_table[_landmark] (12 runs: measured 43 min 54 s on a 2-core CPU)
-	$(call sweep,table_nb201_cpu)
-	$(call report,table-nb201-cpu,table_nb201_cpu)
+table-nb201-cpu: ## CPU twin of table-nb201: SPOS x {no, 30} landmarks (experiment=cpu, cpu_landmark_cosine) x 3 seeds at 40 epochs, the budget study's 40-epoch runs (6 runs; partly run: 4 done, the rest estimated 3 h)
+	$(call sweep,table_nb201_cpu,budget_nb201_cpu/epochs40)
+	$(if $(DRY),,$(BIN)/lrnas report $(TABLE_NB201_CPU_RUNS) --out docs/results/table-nb201-cpu)
 
 table-nb101: ## the paper's NB101 table: SPOS, FairNAS x {no, 50} landmarks x 3 seeds (12 GPU runs; not timed here)
 	$(call sweep,table_nb101)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import importlib.util
 import re
 import sys
 import tempfile
@@ -32,13 +33,13 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from .algorithms import ALGORITHMS, DIFFERENTIABLE
+from .algorithms import ALGORITHMS, DIFFERENTIABLE, get_algorithm
 from .conf import CONFIG_DIR
 from .evaluation.ranking import MIN_EVAL_BATCH
 from .landmarks.regularizer import PAIR_PROCEDURES, PENALTIES, SCHEDULES, lambda_at, schedule_epochs
 from .landmarks.selection import METHODS, landmarks_from_config
 from .search import SEARCHES
-from .spaces import SPACES, get_space, load_benchmark
+from .spaces import get_space, load_benchmark
 
 REGULARIZERS = ("none", "landmark")  # the options of conf/regularizer/, as lrnas.train dispatches on them
 # Seeds numpy accepts (numpy.random.seed and SeedSequence): non-negative, 32 bits.
@@ -110,13 +111,13 @@ SCHEMA: dict[str, Rule] = {
     "resume": optional(text()),
     "device": Rule("auto, cpu, cuda or cuda:N",
                    lambda v: isinstance(v, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", v) is not None),
-    "space.name": one_of(SPACES),
+    "space.name": text(),  # one of SPACES or a dotted path to the user's module: get_space says which is wrong
     "space.channels": integer(1),
     "space.cells_per_stage": integer(1),
     "space.ground_truth": text(),  # the benchmark's metrics: checked in _check_relations
     "space.table": if_defined(optional(Rule("a path to a ground-truth table (lrnas bench import ...)",
                                             lambda v: isinstance(v, str)))),
-    "algorithm.name": one_of(ALGORITHMS),
+    "algorithm.name": text(),  # one of ALGORITHMS or a dotted path: get_algorithm says which is wrong
     "algorithm.partial_channels": if_defined(integer(1)),
     "algorithm.warmup_fraction": if_defined(Rule("a number in [0, 1)", lambda v: _is_number(v) and 0 <= v < 1)),
     "algorithm.arch_lr": if_defined(positive()),
@@ -203,6 +204,7 @@ def validate_config(cfg: DictConfig) -> None:
     for key, rule in SCHEMA.items():
         _check_rule(values, key, rule)
     space = get_space(values["space"]["name"])
+    get_algorithm(values["algorithm"]["name"])  # a name that is not an algorithm fails here, in one line
     own_rules = space.config_rules(sys.modules[__name__])
     for key, rule in own_rules.items():  # the space's own keys (space.supernet.*)
         _check_rule(values, key, if_defined(rule))
@@ -260,7 +262,7 @@ def _check_relations(values: dict) -> None:
 
     _check_algorithm(values["algorithm"], values["space"])
     _check_phases(values["algorithm"], epochs)
-    if values["algorithm"]["name"] in DIFFERENTIABLE and space.RELAXED_OPS is None:
+    if get_algorithm(values["algorithm"]["name"]).differentiable and space.RELAXED_OPS is None:
         sampling = ", ".join(sorted(set(ALGORITHMS) - DIFFERENTIABLE))
         raise invalid("algorithm", values["algorithm"]["name"], f"one of {sampling} with space={space_name} (it "
                       "defines no continuous relaxation for the differentiable algorithms)")
@@ -325,7 +327,7 @@ def _check_eval_batches(values: dict) -> None:
                 f"degenerate below {MIN_EVAL_BATCH} images)")
     evaluation = values["eval"]
     scored = {"eval.batch_size": evaluation["batch_size"], "eval.num_test_images": evaluation["num_test_images"]}
-    if values["algorithm"]["name"] not in DIFFERENTIABLE:  # differentiable algorithms search by alpha, scoring nothing
+    if not get_algorithm(values["algorithm"]["name"]).differentiable:  # these search by alpha, scoring nothing
         scored["search.num_images"] = values["search"]["num_images"]
     refine = values["landmarks"].get("refine")
     if values["regularizer"]["name"] == "landmark" and refine and refine["rounds"]:
@@ -418,7 +420,8 @@ def preflight(overrides: list[str]) -> int:
 
     Hydra's own flags are read as Hydra reads them; a command that only prints (--help, --cfg, --info, ...) or that
     points Hydra at another config (--config-dir/-path/-name) is left to Hydra and validates nothing (returns 0).
-    ``hydra.*`` overrides configure Hydra, not the run, and are left to it too.
+    ``hydra.*`` overrides configure Hydra, not the run, and are left to it too, but for ``hydra.searchpath``: the
+    folders of the user's own config files (``'hydra.searchpath=[file://my_conf]'``), whose options join conf/'s.
     """
     # Hydra internals, on purpose: no public API parses argv as @hydra.main will or expands a sweep as its basic
     # sweeper will, and checking anything else would check another command. setup.cfg pins hydra-core to 1.3.x.
@@ -432,11 +435,13 @@ def preflight(overrides: list[str]) -> int:
     if (args.help or args.hydra_help or args.cfg or args.info or args.shell_completion or args.config_path
             or args.config_name or args.config_dir or args.experimental_rerun):
         return 0
-    groups = _config_groups()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())  # loader: glob(*)
         every = _parse(parser, args.overrides)
         _check_output_folder(every, args.multirun)
+        searched = [o for o in every if o.key_or_group == "hydra.searchpath" and not o.is_delete()][-1:]
+        search_path = [o.input_line for o in searched]  # handed to every compose, as Hydra will read it
+        groups = _config_groups([entry for o in searched for entry in o.value()])
         parsed = [o for o in every if not o.key_or_group.startswith(("hydra.", "hydra/"))]
         parsed = _with_sweep_params(parser, parsed, args.multirun, groups)
         for override in parsed:
@@ -455,10 +460,11 @@ def preflight(overrides: list[str]) -> int:
             job_overrides = _parse(parser, job)
             group_overrides = tuple(o.input_line for o in job_overrides if o.key_or_group in groups)
             if group_overrides not in composed:  # composing is the slow part: once per combination of group options
-                composed[group_overrides] = _compose(list(group_overrides))
+                composed[group_overrides] = _compose([*group_overrides, *search_path])
             base, choices = composed[group_overrides]
             cfg = copy.deepcopy(base)
-            _apply_values(cfg, [o for o in job_overrides if o.key_or_group not in groups], choices, groups)
+            _apply_values(cfg, [o for o in job_overrides if o.key_or_group not in groups], choices, groups,
+                          search_path)
             if any(o.key_or_group == "data.root" for o in job_overrides):
                 _check_data_root(cfg)
             validate_config(cfg)
@@ -484,7 +490,7 @@ def _check_output_folder(overrides: list[Override], multirun: bool) -> None:
 
 
 def _with_sweep_params(parser: OverridesParser, parsed: list[Override], multirun: bool,
-                       groups: dict[str, list[str]]) -> list[Override]:
+                       groups: dict[str, dict[str, Path]]) -> list[Override]:
     """``+sweep=NAME`` (conf/sweep/NAME.yaml) adds its ``hydra.sweeper.params`` before the command line's overrides,
     as Hydra's basic sweeper does; a key given on the command line too takes the command line's value."""
     sweeps = [o for o in parsed if o.key_or_group == "sweep" and not o.is_delete()]
@@ -496,7 +502,7 @@ def _with_sweep_params(parser: OverridesParser, parsed: list[Override], multirun
     _check_group_option(sweep, groups["sweep"])
     if not multirun:
         raise ConfigError(f"{sweep.input_line} is a sweep: add -m to run its jobs")
-    params = OmegaConf.load(CONFIG_DIR / "sweep" / f"{sweep.value()}.yaml").hydra.sweeper.params
+    params = OmegaConf.load(groups["sweep"][sweep.value()]).hydra.sweeper.params
     return _parse(parser, [f"{key}={value}" for key, value in params.items()]) + parsed
 
 
@@ -513,13 +519,34 @@ def _parse(parser: OverridesParser, overrides: list[str]) -> list[Override]:
     return parsed
 
 
-def _config_groups() -> dict[str, list[str]]:
-    """Each config group in conf/ -> its options (yaml stems; `_name` files are shared parts, not options)."""
-    return {d.name: sorted(p.stem for p in d.glob("*.yaml") if not p.stem.startswith("_"))
-            for d in sorted(CONFIG_DIR.iterdir()) if d.is_dir()}
+def _config_groups(search_path: list[str] = ()) -> dict[str, dict[str, Path]]:
+    """Each config group -> its options (yaml stems; `_name` files are shared parts, not options) and their files:
+    conf/'s, and the groups in the folders of a ``hydra.searchpath=[...]`` override (``file://`` and ``pkg://``)."""
+    folders = [CONFIG_DIR, *map(_search_folder, search_path)]
+    groups: dict[str, dict[str, Path]] = {}
+    for folder in reversed(folders):  # conf/ last: Hydra finds its options first, so they win a name clash
+        for group in sorted(p for p in folder.iterdir() if p.is_dir()):
+            options = groups.setdefault(group.name, {})
+            options.update({p.stem: p for p in group.glob("*.yaml") if not p.stem.startswith("_")})
+    return {group: dict(sorted(options.items())) for group, options in groups.items()}
 
 
-def _check_group_option(override: Override, options: list[str]) -> None:
+def _search_folder(entry: str) -> Path:
+    """The folder a ``hydra.searchpath`` entry names; one that does not exist is a one-line error."""
+    scheme, _, where = str(entry).partition("://")
+    if scheme == "pkg":
+        spec = importlib.util.find_spec(where) if where else None
+        folders = list(spec.submodule_search_locations or []) if spec else []
+        folder = Path(folders[0]) if folders else None
+    else:
+        folder = Path(where) if scheme == "file" else None
+    if folder is None or not folder.is_dir():
+        raise ConfigError(f"hydra.searchpath entry {str(entry)!r} is not a config folder: must be file://FOLDER or "
+                          "pkg://PACKAGE, holding config groups such as space/ or algorithm/")
+    return folder
+
+
+def _check_group_option(override: Override, options: dict[str, Path]) -> None:
     if override.is_delete():  # ~experiment: Hydra drops the group; validate_config names any key then missing
         return
     values = list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.value()]
@@ -540,7 +567,8 @@ def _compose(group_overrides: list[str]) -> tuple[DictConfig, dict[str, str]]:
     return cfg, choices
 
 
-def _apply_values(cfg: DictConfig, overrides: list[Override], choices: dict, groups: dict[str, list[str]]) -> None:
+def _apply_values(cfg: DictConfig, overrides: list[Override], choices: dict, groups: dict[str, dict[str, Path]],
+                  search_path: list[str]) -> None:
     """Apply value overrides as Hydra does, after naming any key that does not exist (Hydra's error is vaguer)."""
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
 
@@ -551,17 +579,19 @@ def _apply_values(cfg: DictConfig, overrides: list[Override], choices: dict, gro
                               f"write {group}={override.get_value_element_as_str()}")
         adds = override.is_add() or override.is_force_add()
         if not adds and not _defines(cfg, override.key_or_group):
-            raise ConfigError(_unknown_key(override.key_or_group, cfg, choices, groups))
+            raise ConfigError(_unknown_key(override.key_or_group, cfg, choices, groups, search_path))
     try:
         ConfigLoaderImpl._apply_overrides_to_config(overrides, cfg)
     except HydraException as err:
         raise ConfigError(_first_line(err)) from None
 
 
-def _unknown_key(key: str, cfg: DictConfig, choices: dict, groups: dict[str, list[str]]) -> str:
+def _unknown_key(key: str, cfg: DictConfig, choices: dict, groups: dict[str, dict[str, Path]],
+                 search_path: list[str]) -> str:
     group = key.split(".")[0]
     if group in groups:  # e.g. landmarks.num_roots with landmarks=random: say which options have the key
-        owners = [option for option in groups[group] if _defines(_compose([f"{group}={option}"])[0], key)]
+        owners = [option for option in groups[group]
+                  if _defines(_compose([f"{group}={option}", *search_path])[0], key)]
         if owners:
             return f"{key} is not a config key with {group}={choices[group]}; it belongs to {group}={'|'.join(owners)}"
     match = difflib.get_close_matches(key, _keys(cfg), n=1)

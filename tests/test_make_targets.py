@@ -6,12 +6,16 @@ import subprocess
 
 import pytest
 from conftest import ROOT
+from lrnas.conf import CONFIG_DIR
+from omegaconf import OmegaConf
 
 from lrnas.validation import preflight
 
 PAPER = ["table-nb201", "table-nb101", "ablation-landmarks", "ablation-lambda", "ablation-schedule", "ablation-penalty",
          "ablation-selection", "ablation-pairs", "budget-nb201"]
 TARGETS = PAPER + [f"{target}-cpu" for target in PAPER]  # each paper-scale target has a CPU twin
+# The CPU table is a view of the budget study's 40-epoch runs (test_cpu_table_runs_are_budget_study_runs).
+SHARES_RUNS = {"table-nb201-cpu": "budget-nb201-cpu"}
 
 
 def make(*args) -> subprocess.CompletedProcess:
@@ -42,6 +46,12 @@ def test_every_target_runs_sweeps_that_validate_and_reports_them(target, launche
     sweep_dirs = [option.split("=", 1)[1] for command in trains for option in command
                   if option.startswith("hydra.sweep.dir=")]
     reports = [command for command in commands if command[:2] == [".venv/bin/lrnas", "report"]]
+    if target in SHARES_RUNS:  # it reports its own runs among the study's: the run folders its sweep names
+        (sweep_dir,) = sweep_dirs
+        assert reports[0][-2:] == ["--out", f"docs/results/{target}"] and len(reports) == 1
+        assert reports[0][2:-2] == [f"{sweep_dir}/experiment=cpu,seed=*",
+                                    f"{sweep_dir}/experiment=cpu_landmark_cosine,seed=*"]
+        return
     assert reports == [[".venv/bin/lrnas", "report", *sweep_dirs, "--out", f"docs/results/{target}"]]
     assert len(set(sweep_dirs)) == len(sweep_dirs)  # a twin never shares its runs with the paper-scale target
 
@@ -67,9 +77,27 @@ def test_make_help_lists_every_target_and_no_two_targets_share_runs():
     for target in TARGETS:  # each CPU twin states its runtime: measured here, or estimated where not (fully) run
         assert target.endswith("-cpu") == bool(re.search(r"measured \d+ min|(not|partly) run: .*estimated",
                                                          help_lines[target]))
-    sweep_dirs = [option for target in TARGETS for option in planned(target).stdout.split()
+    sweep_dirs = [option for target in TARGETS if target not in SHARES_RUNS for option in planned(target).stdout.split()
                   if option.startswith("hydra.sweep.dir=")]
     assert len(set(sweep_dirs)) == len(sweep_dirs)
+
+
+def test_cpu_table_runs_are_budget_study_runs():
+    """table-nb201-cpu sweeps into the budget study's 40-epoch folder with the same folder names, and each of its jobs
+    is one of the study's: a finished run is never redone, and no run of another config lands among the study's."""
+    table, budget = (OmegaConf.load(CONFIG_DIR / "sweep" / f"{name}.yaml").hydra
+                     for name in ("table_nb201_cpu", "budget_nb201_cpu"))
+    assert OmegaConf.to_container(table.sweep) == OmegaConf.to_container(budget.sweep)  # subdir: the overrides
+    assert table.job.config.override_dirname == budget.job.config.override_dirname
+    (table_train,) = [line.split() for line in planned("table-nb201-cpu").stdout.splitlines() if " train " in line]
+    budget_40 = [line.split() for line in planned("budget-nb201-cpu").stdout.splitlines()
+                 if "trainer.epochs=40" in line]
+    assert [o for o in table_train if o.startswith("hydra.sweep.dir=")] == [
+        o for o in budget_40[0] if o.startswith("hydra.sweep.dir=")]
+    budget_params = {**budget.sweeper.params, "trainer.epochs": 40}
+    assert set(table.sweeper.params) == set(budget_params)
+    for key, values in table.sweeper.params.items():
+        assert set(str(values).split(",")) <= set(str(budget_params[key]).split(",")), key
 
 
 def test_landmark_targets_build_the_files_their_sweep_reads(tmp_path, monkeypatch):

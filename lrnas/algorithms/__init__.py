@@ -3,7 +3,8 @@
 Sampling-based (train single paths): ``spos``, ``fairnas``. Differentiable (learn architecture parameters on the
 held-out half): ``pcdarts``, ``gdas``. All compose with ``landmarks=`` and ``regularizer=`` the same way.
 ``algorithm=NAME`` is the class a module of this package names ``ALGORITHM`` (lrnas/algorithms/NAME.py), with its
-config conf/algorithm/NAME.yaml: adding an algorithm touches only those two new files.
+config conf/algorithm/NAME.yaml: adding an algorithm touches only those two new files. A config whose
+``algorithm.name`` is a dotted path (``my_package.my_algorithm``) names the ``ALGORITHM`` of the user's own module.
 """
 from __future__ import annotations
 
@@ -29,12 +30,24 @@ ALGORITHMS = _discover()
 DIFFERENTIABLE = {name for name, algorithm in ALGORITHMS.items() if algorithm.differentiable}
 
 
+def get_algorithm(name: str) -> type[Algorithm]:
+    """The class ``algorithm.name`` names: one of ALGORITHMS, or the ``ALGORITHM`` of a module given by dotted path."""
+    if name in ALGORITHMS:
+        return ALGORITHMS[name]
+    from ..spaces import import_dotted
+
+    valid = f"{', '.join(sorted(ALGORITHMS))}, or a dotted path to a module whose ALGORITHM is an Algorithm"
+    algorithm = getattr(import_dotted("algorithm", name, valid), "ALGORITHM", None)
+    if not (isinstance(algorithm, type) and issubclass(algorithm, Algorithm)):
+        raise ValueError(f"algorithm={name!r} defines no ALGORITHM subclassing lrnas.algorithms.Algorithm; valid: "
+                         f"{valid}")
+    return algorithm
+
+
 def build_algorithm(cfg, space, rng: random.Random, device: torch.device, generator: torch.Generator) -> Algorithm:
     """The algorithm ``cfg.name`` (an ``algorithm=`` config); ``generator`` draws on ``device`` (checkpointed)."""
-    if cfg.name not in ALGORITHMS:
-        raise ValueError(f"algorithm={cfg.name!r} is unknown; valid: {', '.join(sorted(ALGORITHMS))}")
-    return ALGORITHMS[cfg.name](space, rng, cfg, device, generator)
+    return get_algorithm(cfg.name)(space, rng, cfg, device, generator)
 
 
 __all__ = ["ALGORITHMS", "DIFFERENTIABLE", "Algorithm", "FairNAS", "GDAS", "PCDARTS", "SPOS", "StepResult",
-           "build_algorithm"]
+           "build_algorithm", "get_algorithm"]

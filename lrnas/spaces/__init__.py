@@ -1,4 +1,5 @@
-"""Search spaces, one package per space, found by name: ``space=NAME`` is ``lrnas/spaces/NAME/``.
+"""Search spaces, one package per space, found by name: ``space=NAME`` is ``lrnas/spaces/NAME/``, and a config whose
+``space.name`` is a dotted path (``my_package.my_space``) is the user's own module, imported as it is.
 
 A space package holds its encoding (``arch.py``), super-net, ground-truth table, importer and stand-alone network;
 its ``__init__.py`` is the face lrnas reads, and defines every name of ``FACE``:
@@ -14,7 +15,7 @@ its ``__init__.py`` is the face lrnas reads, and defines every name of ``FACE``:
   random change of one choice, drawn from a numpy Generator; ``edit_distance(a, b)``: how many choices differ, at
   most ``NUM_EDGES``).
 
-README "Adding a search space" lists the files a new space needs.
+README "Adding a search space" lists the files a new space needs, inside lrnas or in a package of your own.
 
     >>> from lrnas.spaces import get_space
     >>> get_space("nb201").NUM_ARCHS
@@ -36,14 +37,29 @@ FACE = ("OPS", "NUM_ARCHS", "InvalidArch", "parse_arch", "format_arch", "sample_
 
 
 def get_space(name: str) -> ModuleType:
-    if name not in SPACES:
-        raise ValueError(f"space={name!r} is unknown; valid: {', '.join(SPACES)}")
-    space = importlib.import_module(f"{__name__}.{name}")
+    """The space ``name``: one of SPACES, or a dotted path to a module (a user's own space) that defines FACE."""
+    if name in SPACES:
+        space = importlib.import_module(f"{__name__}.{name}")
+    else:
+        space = import_dotted("space", name, f"{', '.join(SPACES)}, or a dotted path to a module that defines "
+                              "each name of lrnas.spaces.FACE")
     missing = [attribute for attribute in FACE if not hasattr(space, attribute)]
     if missing:
         raise ValueError(f"space={name!r}: {space.__file__} does not define {', '.join(missing)} (every space defines "
                          "each name of lrnas.spaces.FACE; None where it lacks a capability)")
     return space
+
+
+def import_dotted(kind: str, name: str, valid: str) -> ModuleType:
+    """The module a dotted path ``name`` names (``kind``: the config group, for the message); a name that is no
+    dotted path, or a module that does not import, is a one-line ValueError saying what is ``valid``."""
+    if "." not in name.strip("."):
+        raise ValueError(f"{kind}={name!r} is unknown; valid: {valid}")
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:  # the user's module or one it imports is missing: name which
+        raise ValueError(f"{kind}={name!r} cannot be imported ({type(error).__name__}: {error}); valid: {valid}"
+                         ) from None
 
 
 def resolve(target: str):
