@@ -1,7 +1,14 @@
 """Where tensors live: CUDA when present (``device=auto``), else the CPU; a CUDA request without CUDA is refused."""
 from __future__ import annotations
 
+import re
+
 import torch
+
+from .config_rules import Rule
+
+CONFIG_RULES = {"device": Rule("auto, cpu, cuda or cuda:N",  # the top-level key (lrnas.config_rules)
+                               lambda v: isinstance(v, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", v) is not None)}
 
 
 def resolve_device(name: str) -> torch.device:

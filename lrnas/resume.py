@@ -22,12 +22,14 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from .config_rules import optional, text
 from .run.folder import RunFolder
 from .training import NonFiniteLossError
 
 # How the run's random streams are derived from its seeds; a checkpoint from another derivation cannot be continued
 # exactly (its evaluation sample and landmarks would be redrawn differently).
 STREAMS = "lrnas.seeding.stream_seed"
+CONFIG_RULES = {"resume": optional(text())}  # the top-level key (lrnas.config_rules)
 
 
 class Interrupted(Exception):

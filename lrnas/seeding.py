@@ -16,6 +16,10 @@ import random
 import numpy as np
 import torch
 
+from .config_rules import seed
+
+CONFIG_RULES = {"seed": seed()}  # the top-level key (lrnas.config_rules)
+
 # Every stream a run draws from. Run seed (``seed``): the global generators (weight init), the algorithm's path
 # sampling and its device-side draws, the training and held-out data orders (weights and arch steps), the landmark
 # pairs, the landmark set, refinement and the search.

@@ -11,6 +11,22 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
+from .config_rules import flag, fraction, integer, non_negative, optional, positive
+
+TRAINER_RULES = {  # trainer.* (lrnas.config_rules)
+    "epochs": integer(1),
+    "batch_size": integer(1),
+    "lr": positive(),
+    "min_lr": non_negative(),
+    "momentum": fraction(),
+    "weight_decay": non_negative(),
+    "nesterov": flag(),
+    "grad_clip": positive(),
+    "set_grads_to_none": flag(),
+    "amp": flag(),
+    "train_images": optional(integer(1)),
+    "checkpoint_every_steps": optional(integer(1)),
+}
 # Host syncs (``.item()``) only every this many steps: progress bar and the non-finite-loss check.
 PROGRESS_EVERY = 10
 SUM_KEYS = ("loss", "correct", "seen", "penalty", "violated", "pairs")

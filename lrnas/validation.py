@@ -11,19 +11,18 @@ naming the key, the bad value and what is allowed, e.g.
 ``validate_config(cfg)`` can also be called on any composed config (it is what ``preflight`` runs per job). Two
 other one-line errors can surface from it: ``GroundTruthError`` (missing or corrupt benchmark table) and
 ``LandmarkFileError`` (a malformed ``landmarks=file`` CSV).
+
+The rule of each key lives beside the code that reads it (lrnas.config_rules): ``rules_of`` gathers the rules of the
+options a config selects, so an algorithm or a space brings its own keys' rules. What depends on several keys, the
+space's size, the ground truth or a landmark file is checked here, or by the algorithm's and space's check_config.
 """
 from __future__ import annotations
 
 import copy
 import difflib
 import importlib.util
-import re
-import sys
 import tempfile
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -33,165 +32,56 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from .algorithms import ALGORITHMS, DIFFERENTIABLE, get_algorithm
+from . import device, resume, seeding
+from .algorithms import ALGORITHMS, get_algorithm
 from .conf import CONFIG_DIR
+from .config_rules import ConfigError, Rule, check, invalid, show, text
+from .data.load import CONFIG_RULES as DATA_RULES
+from .evaluation.ranking import CONFIG_RULES as EVAL_RULES
 from .evaluation.ranking import MIN_EVAL_BATCH
-from .landmarks.regularizer import PAIR_PROCEDURES, PENALTIES, SCHEDULES, lambda_at, schedule_epochs
-from .landmarks.selection import METHODS, landmarks_from_config
-from .search import SEARCHES
-from .spaces import get_space, load_benchmark
+from .landmarks.refinement import REFINE_RULES
+from .landmarks.regularizer import REGULARIZER_RULES, lambda_at, schedule_epochs
+from .landmarks.selection import METHOD_RULES, landmarks_from_config
+from .search import SEARCH_RULES
+from .spaces import SPACE_RULES, get_space, load_benchmark
+from .training import TRAINER_RULES
 
-REGULARIZERS = ("none", "landmark")  # the options of conf/regularizer/, as lrnas.train dispatches on them
-# Seeds numpy accepts (numpy.random.seed and SeedSequence): non-negative, 32 bits.
-MAX_SEED = 2**32 - 1
+__all__ = ["ConfigError", "preflight", "rules_of", "validate_config"]
+
 CIFAR10_TRAIN_IMAGES = 50_000  # the training set that lrnas.data splits into weights and held-out halves
 # Keys that name their group's option: overriding one alone would leave the option's other keys behind.
 SELECTORS = {"space.name": "space", "algorithm.name": "algorithm", "landmarks.method": "landmarks",
              "regularizer.name": "regularizer", "search.name": "search"}
+# The groups whose option a key names (one_of its owner's options), and those options' rules.
+OPTION_RULES = {"landmarks.method": METHOD_RULES, "regularizer.name": REGULARIZER_RULES, "search.name": SEARCH_RULES}
 
 
-class ConfigError(ValueError):
-    """A bad configuration value; the message is one line naming the key, the bad value and what is allowed."""
-
-
-@dataclass(frozen=True)
-class Rule:
-    allowed: str  # completes "must be ...", e.g. "an integer >= 1"
-    accepts: Callable[[Any], bool]
-    required: bool = True  # False: only some options of the key's group define it (landmarks.path: landmarks=file)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)  # YAML `true` is not a count
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def integer(low: int | None = None, high: int | None = None) -> Rule:
-    allowed = ("an integer" if low is None else f"an integer >= {low}" if high is None
-               else f"an integer in {low}..{high}")
-    return Rule(allowed, lambda v: _is_int(v) and (low is None or v >= low) and (high is None or v <= high))
-
-
-def positive() -> Rule:
-    return Rule("a number > 0", lambda v: _is_number(v) and v > 0)
-
-
-def non_negative() -> Rule:
-    return Rule("a number >= 0", lambda v: _is_number(v) and v >= 0)
-
-
-def one_of(options: Iterable[str]) -> Rule:
-    options = tuple(options)
-    return Rule(f"one of {', '.join(options)}", lambda v: v in options)
-
-
-def flag() -> Rule:
-    return Rule("true or false", lambda v: isinstance(v, bool))
-
-
-def text() -> Rule:
-    return Rule("a string", lambda v: isinstance(v, str))
-
-
-def optional(rule: Rule) -> Rule:
-    return Rule(f"null or {rule.allowed}", lambda v: v is None or rule.accepts(v))
-
-
-def if_defined(rule: Rule) -> Rule:
-    return replace(rule, required=False)
-
-
-# Every key in conf/ a user sets; keys added with +key=value are the user's business. Limits between keys, and the
-# size of the space: _check_relations.
-SCHEMA: dict[str, Rule] = {
-    "seed": integer(0, MAX_SEED),
-    "resume": optional(text()),
-    "device": Rule("auto, cpu, cuda or cuda:N",
-                   lambda v: isinstance(v, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", v) is not None),
-    "space.name": text(),  # one of SPACES or a dotted path to the user's module: get_space says which is wrong
-    "space.channels": integer(1),
-    "space.cells_per_stage": integer(1),
-    "space.ground_truth": text(),  # the benchmark's metrics: checked in _check_relations
-    "space.table": if_defined(optional(Rule("a path to a ground-truth table (lrnas bench import ...)",
-                                            lambda v: isinstance(v, str)))),
-    "algorithm.name": text(),  # one of ALGORITHMS or a dotted path: get_algorithm says which is wrong
-    "algorithm.partial_channels": if_defined(integer(1)),
-    "algorithm.warmup_fraction": if_defined(Rule("a number in [0, 1)", lambda v: _is_number(v) and 0 <= v < 1)),
-    "algorithm.arch_lr": if_defined(positive()),
-    "algorithm.arch_betas": if_defined(Rule("a list [beta1, beta2] of numbers in [0, 1)", lambda v: (
-        isinstance(v, list) and len(v) == 2 and all(_is_number(b) and 0 <= b < 1 for b in v)))),
-    "algorithm.arch_weight_decay": if_defined(non_negative()),
-    "algorithm.tau_max": if_defined(positive()),
-    "algorithm.tau_min": if_defined(positive()),
-    "algorithm.edge_normalization": if_defined(flag()),
-    "algorithm.supernet_warmup_epochs": if_defined(integer(0)),  # < trainer.epochs: _check_phases
-    "algorithm.arch_start_epoch": if_defined(optional(integer(1))),  # after the warm-up, <= trainer.epochs
-    "data.root": text(),
-    "data.cache_dir": optional(text()),
-    "data.split_seed": integer(0, MAX_SEED),
-    "data.synthetic": Rule("null or {train: N, test: N}",
-                           lambda v: v is None or (isinstance(v, dict) and set(v) == {"train", "test"})),
-    "data.synthetic.train": if_defined(integer(10)),
-    "data.synthetic.test": if_defined(integer(2)),
-    "trainer.epochs": integer(1),
-    "trainer.batch_size": integer(1),
-    "trainer.lr": positive(),
-    "trainer.min_lr": non_negative(),
-    "trainer.momentum": Rule("a number in [0, 1)", lambda v: _is_number(v) and 0 <= v < 1),
-    "trainer.weight_decay": non_negative(),
-    "trainer.nesterov": flag(),
-    "trainer.grad_clip": positive(),
-    "trainer.set_grads_to_none": flag(),
-    "trainer.amp": flag(),
-    "trainer.train_images": optional(integer(1)),
-    "trainer.checkpoint_every_steps": optional(integer(1)),
-    "eval.num_archs": integer(2),
-    "eval.sample_seed": integer(0, MAX_SEED),
-    "eval.num_test_images": integer(1),
-    "eval.batch_size": integer(1),
-    "eval.at_epochs": Rule("a list of epochs, e.g. [100, 200]", lambda v: isinstance(v, list) and all(map(_is_int, v))),
-    "eval.top_k": integer(1),
-    "landmarks.method": one_of(METHODS),
-    "landmarks.num_landmarks": if_defined(optional(integer())),  # its range depends on the method and the space
-    "landmarks.seed": if_defined(optional(integer(0, MAX_SEED))),
-    "landmarks.num_roots": if_defined(integer(1)),
-    "landmarks.distance": if_defined(integer(0)),  # below the space's NUM_EDGES: _check_relations
-    "landmarks.path": if_defined(Rule("a path to a CSV file with header arch,accuracy", lambda v: isinstance(v, str))),
-    "landmarks.refine.rounds": if_defined(integer(0)),
-    "landmarks.refine.add_top": if_defined(integer(1)),
-    "landmarks.refine.candidates": if_defined(integer(1)),
-    "landmarks.refine.num_images": if_defined(integer(1)),
-    "search.name": one_of(SEARCHES),
-    "search.candidates": integer(1),
-    "search.population": if_defined(integer(2)),
-    "search.parents": if_defined(integer(2)),
-    "search.mutations": if_defined(integer(0)),
-    "search.crossovers": if_defined(integer(0)),
-    "search.mutation_prob": if_defined(Rule("a number in [0, 1]", lambda v: _is_number(v) and 0 <= v <= 1)),
-    "search.num_images": integer(1),
-    "search.top_k": integer(1),
-    "regularizer.name": one_of(REGULARIZERS),
-    "regularizer.lam": if_defined(non_negative()),
-    "regularizer.schedule": if_defined(one_of(SCHEDULES)),
-    "regularizer.reach_nominal": if_defined(flag()),
-    "regularizer.warmup_epochs": if_defined(integer(0)),
-    "regularizer.schedule_epochs": if_defined(optional(integer(1))),  # warm-up < it <= trainer.epochs
-    "regularizer.ramp_epochs": if_defined(integer(0)),
-    "regularizer.penalty": if_defined(one_of(PENALTIES)),
-    "regularizer.beta": if_defined(positive()),
-    "regularizer.margin": if_defined(non_negative()),
-    "regularizer.gap_weighted": if_defined(flag()),
-    "regularizer.pair_procedure": if_defined(one_of(PAIR_PROCEDURES)),
-    "regularizer.num_pairs": if_defined(integer(1)),
-    "regularizer.adjacent_step": if_defined(integer(1)),
-    "regularizer.every_k_steps": if_defined(integer(1)),
-    "regularizer.landmark_batch_size": if_defined(optional(integer(1))),
-}
-
-_ABSENT = object()
+def rules_of(values: dict) -> dict[str, dict[str, Rule]]:
+    """Group -> the rules of its keys, as the selected options' owners declare them (lrnas.config_rules lists the
+    owners); "" is the top level. A space or algorithm that is neither lrnas's nor importable is a ConfigError."""
+    selectors = {selector: Rule(f"one of {', '.join(options)}", options.__contains__)
+                 for selector, options in OPTION_RULES.items()}
+    # A space or an algorithm is lrnas's or a dotted path: get_space and get_algorithm name what is wrong.
+    selectors |= {"space.name": text(), "algorithm.name": text()}
+    check(values, "", selectors)
+    space, algorithm = get_space(values["space"]["name"]), get_algorithm(values["algorithm"]["name"])
+    method = values["landmarks"]["method"]
+    rules = {
+        "": {**seeding.CONFIG_RULES, **resume.CONFIG_RULES, **device.CONFIG_RULES},
+        "space": {**SPACE_RULES, **space.CONFIG_RULES},
+        "algorithm": algorithm.config_rules,
+        "data": DATA_RULES,
+        "trainer": TRAINER_RULES,
+        "eval": EVAL_RULES,
+        "landmarks": {**METHOD_RULES[method], **({f"refine.{k}": r for k, r in REFINE_RULES.items()}
+                                                 if method != "none" else {})},
+        "regularizer": REGULARIZER_RULES[values["regularizer"]["name"]],
+        "search": SEARCH_RULES[values["search"]["name"]],
+    }
+    for selector, rule in selectors.items():
+        group, key = selector.split(".")
+        rules[group] = {key: rule, **rules[group]}
+    return rules
 
 
 def validate_config(cfg: DictConfig) -> None:
@@ -200,40 +90,16 @@ def validate_config(cfg: DictConfig) -> None:
         values = OmegaConf.to_container(cfg, resolve=True)  # a `???` stays the string "???"
     except OmegaConfBaseException as err:
         raw = _lookup(OmegaConf.to_container(cfg), err.full_key)
-        raise ConfigError(f"{err.full_key}={_show(raw)} cannot be resolved: {_first_line(err)}") from None
-    for key, rule in SCHEMA.items():
-        _check_rule(values, key, rule)
-    space = get_space(values["space"]["name"])
-    get_algorithm(values["algorithm"]["name"])  # a name that is not an algorithm fails here, in one line
-    own_rules = space.config_rules(sys.modules[__name__])
-    for key, rule in own_rules.items():  # the space's own keys (space.supernet.*)
-        _check_rule(values, key, if_defined(rule))
+        raise ConfigError(f"{err.full_key}={show(raw)} cannot be resolved: {_first_line(err)}") from None
+    for group, rules in rules_of(values).items():
+        check(values, group, rules)
     _check_relations(values)
-
-
-def _check_rule(values: dict, key: str, rule: Rule) -> None:
-    value = _lookup(values, key)
-    if value == "???" or (value is _ABSENT and rule.required):
-        raise ConfigError(f"{key}{'=???' if value == '???' else ''} is missing: must be {rule.allowed}")
-    if value is not _ABSENT and not rule.accepts(value):
-        raise invalid(key, value, rule.allowed)
-
-
-def invalid(key: str, value, allowed: str) -> ConfigError:
-    return ConfigError(f"{key}={_show(value)} is invalid: must be {allowed}")
-
-
-def _show(value) -> str:
-    """The value as the user typed it in an override (null, true), strings quoted."""
-    if value is None:
-        return "null"
-    return str(value).lower() if isinstance(value, bool) else repr(value)
 
 
 def _lookup(values: dict, key: str):
     for part in key.split("."):
         if not isinstance(values, dict) or part not in values:
-            return _ABSENT
+            return None
         values = values[part]
     return values
 
@@ -260,10 +126,10 @@ def _check_relations(values: dict) -> None:
         raise invalid("eval.top_k", evaluation["top_k"], f"an integer in 1..{evaluation['num_archs']} (eval.num_archs)")
     _check_eval_batches(values)
 
-    _check_algorithm(values["algorithm"], values["space"])
-    _check_phases(values["algorithm"], epochs)
-    if get_algorithm(values["algorithm"]["name"]).differentiable and space.RELAXED_OPS is None:
-        sampling = ", ".join(sorted(set(ALGORITHMS) - DIFFERENTIABLE))
+    algorithm = get_algorithm(values["algorithm"]["name"])
+    algorithm.check_config(values)
+    if algorithm.differentiable and space.RELAXED_OPS is None:
+        sampling = ", ".join(sorted(name for name, known in ALGORITHMS.items() if not known.differentiable))
         raise invalid("algorithm", values["algorithm"]["name"], f"one of {sampling} with space={space_name} (it "
                       "defines no continuous relaxation for the differentiable algorithms)")
     if values["landmarks"]["method"] == "hamming":
@@ -274,7 +140,7 @@ def _check_relations(values: dict) -> None:
             raise invalid("landmarks.distance", values["landmarks"]["distance"],
                           f"an integer in 0..{space.NUM_EDGES - 1} (the space's edges)")
     if space.check_config:
-        space.check_config(values, sys.modules[__name__])
+        space.check_config(values)
     search = values["search"]
     if search["top_k"] > search["candidates"]:
         raise invalid("search.top_k", search["top_k"], f"an integer in 1..{search['candidates']} (search.candidates)")
@@ -370,30 +236,6 @@ def _check_landmark_term(regularizer: dict, trainer: dict, data: dict) -> None:
                       f"{trainer['batch_size']}); a larger k never applies the landmark term")
 
 
-def _check_algorithm(algorithm: dict, space: dict) -> None:
-    partial = algorithm.get("partial_channels")
-    if partial and space["channels"] % partial:
-        raise invalid("algorithm.partial_channels", partial,
-                      f"a divisor of space.channels={space['channels']} (each edge runs its ops on 1/K of them)")
-    if "tau_min" in algorithm and algorithm["tau_min"] > algorithm["tau_max"]:
-        raise invalid("algorithm.tau_min", algorithm["tau_min"],
-                      f"a number in (0, {algorithm['tau_max']}] (algorithm.tau_max: the temperature only falls)")
-
-
-def _check_phases(algorithm: dict, epochs: int) -> None:
-    """The differentiable algorithms' SPOS warm-up and alpha start (lrnas/algorithms/differentiable.py)."""
-    warmup = algorithm.get("supernet_warmup_epochs", 0)
-    if warmup >= epochs:
-        raise invalid("algorithm.supernet_warmup_epochs", warmup,
-                      f"an integer in 0..{epochs - 1} (trainer.epochs={epochs}; a run of only warm-up is SPOS: use "
-                      "algorithm=spos)")
-    start = algorithm.get("arch_start_epoch")
-    if start is not None and not warmup < start <= epochs:
-        raise invalid("algorithm.arch_start_epoch", start,
-                      f"null or an integer in {warmup + 1}..{epochs} (after algorithm.supernet_warmup_epochs="
-                      f"{warmup}, within trainer.epochs={epochs})")
-
-
 def _num_landmarks(landmarks: dict, space, pool_size: int) -> int:
     method = landmarks["method"]
     if method == "none":
@@ -405,7 +247,7 @@ def _num_landmarks(landmarks: dict, space, pool_size: int) -> int:
         # The run-time loader: every row must be an arch of the space; one-line LandmarkFileError otherwise.
         return len(landmarks_from_config(landmarks, None, 0, validate_arch=space.parse_arch, space=space))
     count = landmarks.get("num_landmarks")
-    if not _is_int(count) or not 2 <= count <= pool_size:
+    if not isinstance(count, int) or isinstance(count, bool) or not 2 <= count <= pool_size:
         raise invalid("landmarks.num_landmarks", count,
                       f"an integer in 2..{pool_size} (the archs landmarks are drawn from)")
     if method == "hamming" and count % landmarks["num_roots"]:
@@ -508,14 +350,14 @@ def _with_sweep_params(parser: OverridesParser, parsed: list[Override], multirun
 
 def _parse(parser: OverridesParser, overrides: list[str]) -> list[Override]:
     parsed = []
-    for text in overrides:  # one at a time, so the error names the bad one
+    for line in overrides:  # one at a time, so the error names the bad one
         try:
-            parsed += parser.parse_overrides([text])
+            parsed += parser.parse_overrides([line])
         except HydraException as err:
             # Hydra's message repeats the override and ends with a link; keep the line that says what is wrong.
-            reason = next((line for line in str(err).splitlines() if line.strip() not in ("", "^")
-                           and not line.startswith(("Error parsing override", "See https://"))), "bad syntax")
-            raise ConfigError(f"cannot parse override {text!r}: {reason}") from None
+            reason = next((said for said in str(err).splitlines() if said.strip() not in ("", "^")
+                           and not said.startswith(("Error parsing override", "See https://"))), "bad syntax")
+            raise ConfigError(f"cannot parse override {line!r}: {reason}") from None
     return parsed
 
 
@@ -552,7 +394,7 @@ def _check_group_option(override: Override, options: dict[str, Path]) -> None:
     values = list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.value()]
     for value in values:
         if value not in options:
-            raise ConfigError(f"{override.key_or_group}={_show(value)} is not an option; valid: {', '.join(options)}")
+            raise ConfigError(f"{override.key_or_group}={show(value)} is not an option; valid: {', '.join(options)}")
 
 
 def _compose(group_overrides: list[str]) -> tuple[DictConfig, dict[str, str]]:
@@ -575,7 +417,7 @@ def _apply_values(cfg: DictConfig, overrides: list[Override], choices: dict, gro
     for override in overrides:
         if override.key_or_group in SELECTORS:
             group = SELECTORS[override.key_or_group]
-            raise ConfigError(f"{override.key_or_group}={_show(override.value())} is set by its config group; "
+            raise ConfigError(f"{override.key_or_group}={show(override.value())} is set by its config group; "
                               f"write {group}={override.get_value_element_as_str()}")
         adds = override.is_add() or override.is_force_add()
         if not adds and not _defines(cfg, override.key_or_group):

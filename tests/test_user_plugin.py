@@ -63,6 +63,12 @@ def test_bad_dotted_path_is_one_line_error(tmp_path, option, message):
     assert result.stderr.strip().splitlines() == [f"error: {message}"]
 
 
+def test_users_algorithm_key_is_checked_by_its_own_rule_before_the_run(tmp_path):
+    result = lrnas_train("algorithm=alternate", "algorithm.every_k=0", "experiment=smoke", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["error: algorithm.every_k=0 is invalid: must be an integer >= 1"]
+
+
 def test_searchpath_that_is_not_a_folder_is_one_line_error(tmp_path):
     result = lrnas_train("experiment=smoke", cwd=tmp_path, conf=("nowhere",))
     assert result.returncode == 2

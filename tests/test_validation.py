@@ -12,14 +12,12 @@ import pytest
 from conftest import ROOT
 from hydra import compose, initialize_config_dir
 from lrnas.conf import CONFIG_DIR
-from omegaconf import DictConfig
+from omegaconf import OmegaConf
 
-from lrnas import validation
 from lrnas.benchmarks import GroundTruthError
-from lrnas.spaces import SPACES, get_space
 from lrnas.spaces.nb201 import benchmark as nb201
 from lrnas.spaces.nb201.benchmark import load_nb201
-from lrnas.validation import SCHEMA, preflight
+from lrnas.validation import preflight, rules_of
 
 TABLE = ROOT / "tests" / "bad_inputs.csv"
 SHIPPED_TABLE = nb201.TABLE_PATH
@@ -52,10 +50,27 @@ def test_table_lists_enough_bad_inputs():
     assert len({row["overrides"] for row in ROWS}) == len(ROWS), "a row is repeated"
 
 
-def test_every_schema_key_has_a_rejected_value_in_the_table():
+def every_option() -> list[str]:
+    """``group=option`` for every option of every group in conf/ but `lrnas landmarks build`'s recipes (the build
+    checks those) and the sweeps (they set hydra.*)."""
+    return [f"{d.name}={p.stem}" for d in sorted(CONFIG_DIR.iterdir()) if d.is_dir()
+            and d.name not in ("standalone", "sweep") for p in sorted(d.glob("[!_]*.yaml"))]
+
+
+@pytest.fixture(scope="module")
+def composed_options() -> dict[str, dict]:
+    """Each option's resolved config, composed once (a `???` stays the string "???")."""
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return {option: OmegaConf.to_container(compose(config_name="config", overrides=[option]), resolve=True)
+                for option in every_option()}
+
+
+def test_every_rule_has_a_rejected_value_in_the_table(composed_options):
     """A rule nobody feeds a bad value could be disabled unnoticed. ``X.name`` is set by its config group ``X``."""
     overridden = {token.lstrip("+~").partition("=")[0] for row in ROWS for token in shlex.split(row["overrides"])}
-    untested = [key for key in SCHEMA if key not in overridden and key.removesuffix(".name") not in overridden]
+    keys = {f"{group}.{key}" if group else key for values in composed_options.values()
+            for group, rules in rules_of(values).items() for key in rules}
+    untested = sorted(key for key in keys if key not in overridden and key.removesuffix(".name") not in overridden)
     assert not untested, f"add a row to {TABLE.name} for: {', '.join(untested)}"
 
 
@@ -154,26 +169,36 @@ def test_resuming_a_sweep_job_runs_that_job_not_the_sweep(tmp_path):
     assert expand_resume([f"resume={tmp_path}"]) == ["experiment=smoke", "seed=1", f"hydra.run.dir={tmp_path}"]
 
 
-def leaf_keys(cfg: DictConfig, prefix: str = "") -> set[str]:
-    keys = set()
-    for name, node in cfg.items_ex(resolve=False):
-        keys |= leaf_keys(node, f"{prefix}{name}.") if isinstance(node, DictConfig) and node else {prefix + name}
-    return keys
+def key_paths(node: dict, prefix: str = "", leaves_only: bool = False) -> set[str]:
+    paths = set()
+    for name, value in node.items():
+        if isinstance(value, dict) and value:
+            paths |= key_paths(value, f"{prefix}{name}.", leaves_only) | (set() if leaves_only else {prefix + name})
+        else:
+            paths.add(prefix + name)
+    return paths
 
 
-def test_schema_covers_every_key_in_conf():
-    """A key added to conf/ without a rule would go unchecked; a rule for a removed key is dead."""
-    groups = {d.name: [p.stem for p in d.glob("[!_]*.yaml")] for d in CONFIG_DIR.iterdir()
-              if d.is_dir() and d.name != "standalone"}  # `lrnas landmarks build`'s recipes: checked by the build
-    keys = set()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        for group, options in groups.items():
-            for option in options:
-                plus = "+" if group == "sweep" else ""  # sweeps are not in the defaults list
-                keys |= leaf_keys(compose(config_name="config", overrides=[f"{plus}{group}={option}"]))
-    rules = set(SCHEMA) | {key for name in SPACES for key in get_space(name).config_rules(validation)}
-    assert keys - rules == set(), "keys in conf/ without a rule in lrnas.validation.SCHEMA or their space's rules"
-    assert rules - keys == set(), "rules for keys no longer in conf/"
+def under_null(node: dict, key: str) -> bool:
+    parent, _, _ = key.rpartition(".")
+    for part in parent.split(".") if parent else []:
+        node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("option", every_option())
+def test_each_option_declares_a_rule_for_exactly_its_keys(option, composed_options):
+    """Each selected option's owner declares its keys (lrnas.config_rules): a key in conf/ without a rule would go
+    unchecked, a rule for a key no option has is dead."""
+    values = composed_options[option]
+    for group, rules in rules_of(values).items():
+        node = {k: v for k, v in values.items() if not isinstance(v, dict)} if group == "" else values[group]
+        unchecked = key_paths(node, leaves_only=True) - set(rules)
+        assert not unchecked, f"{option}: {group}.* keys without a rule: {sorted(unchecked)}"
+        dead = {key for key in rules if key not in key_paths(node) and not under_null(node, key)}
+        assert not dead, f"{option}: rules for {group}.* keys it does not have: {sorted(dead)}"
 
 
 @pytest.fixture

@@ -31,6 +31,13 @@ class Algorithm:
 
     differentiable = False
     updates_arch = False  # True while a differentiable algorithm updates its architecture parameters
+    # Rules of this algorithm's keys in conf/algorithm/NAME.yaml (relative to algorithm.*; lrnas.config_rules), all
+    # required; a subclass extends its base's. Cross-key checks: check_config.
+    config_rules: dict = {}
+
+    @classmethod
+    def check_config(cls, values: dict) -> None:
+        """Refuse (lrnas.config_rules.ConfigError) what depends on other keys; ``values``: the resolved config."""
 
     def __init__(self, space, rng: random.Random, cfg=None, device: torch.device | None = None,
                  generator: torch.Generator | None = None):

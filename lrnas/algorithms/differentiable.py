@@ -28,6 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..config_rules import Rule, integer, invalid, non_negative, optional, positive
 from .base import Algorithm, StepResult
 
 ARCH_INIT_SCALE = 1e-3  # DARTS initialises alpha at 1e-3 * N(0, 1): near-uniform op weights
@@ -35,6 +36,29 @@ ARCH_INIT_SCALE = 1e-3  # DARTS initialises alpha at 1e-3 * N(0, 1): near-unifor
 
 class Differentiable(Algorithm):
     differentiable = True
+    config_rules = {
+        "arch_lr": positive(),
+        "arch_betas": Rule("a list [beta1, beta2] of numbers in [0, 1)", lambda v: isinstance(v, list) and len(v) == 2
+                           and all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in v)),
+        "arch_weight_decay": non_negative(),
+        "supernet_warmup_epochs": integer(0),  # < trainer.epochs: check_config
+        "arch_start_epoch": optional(integer(1)),  # after the warm-up, <= trainer.epochs
+    }
+
+    @classmethod
+    def check_config(cls, values: dict) -> None:
+        """The SPOS warm-up and the alpha start fit in the run."""
+        algorithm, epochs = values["algorithm"], values["trainer"]["epochs"]
+        warmup = algorithm["supernet_warmup_epochs"]
+        if warmup >= epochs:
+            raise invalid("algorithm.supernet_warmup_epochs", warmup,
+                          f"an integer in 0..{epochs - 1} (trainer.epochs={epochs}; a run of only warm-up is SPOS: use "
+                          "algorithm=spos)")
+        start = algorithm["arch_start_epoch"]
+        if start is not None and not warmup < start <= epochs:
+            raise invalid("algorithm.arch_start_epoch", start,
+                          f"null or an integer in {warmup + 1}..{epochs} (after algorithm.supernet_warmup_epochs="
+                          f"{warmup}, within trainer.epochs={epochs})")
 
     def __init__(self, space, rng: random.Random, cfg, device: torch.device, generator: torch.Generator):
         super().__init__(space, rng, cfg, device, generator)  # generator: device-side draws (channel subsets)

@@ -18,10 +18,21 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..config_rules import invalid, positive
 from .differentiable import Differentiable
 
 
 class GDAS(Differentiable):
+    config_rules = {**Differentiable.config_rules, "tau_max": positive(), "tau_min": positive()}
+
+    @classmethod
+    def check_config(cls, values: dict) -> None:
+        super().check_config(values)
+        algorithm = values["algorithm"]
+        if algorithm["tau_min"] > algorithm["tau_max"]:
+            raise invalid("algorithm.tau_min", algorithm["tau_min"],
+                          f"a number in (0, {algorithm['tau_max']}] (algorithm.tau_max: the temperature only falls)")
+
     def __init__(self, space, rng, cfg, device, generator):
         super().__init__(space, rng, cfg, device, generator)
         self.build_arch_optimizer()

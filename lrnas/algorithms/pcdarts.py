@@ -18,10 +18,22 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..config_rules import flag, fraction, integer, invalid
 from .differentiable import ARCH_INIT_SCALE, Differentiable, seeded_generator
 
 
 class PCDARTS(Differentiable):
+    config_rules = {**Differentiable.config_rules, "partial_channels": integer(1), "warmup_fraction": fraction(),
+                    "edge_normalization": flag()}
+
+    @classmethod
+    def check_config(cls, values: dict) -> None:
+        super().check_config(values)
+        partial, channels = values["algorithm"]["partial_channels"], values["space"]["channels"]
+        if channels % partial:
+            raise invalid("algorithm.partial_channels", partial,
+                          f"a divisor of space.channels={channels} (each edge runs its ops on 1/K of them)")
+
     def __init__(self, space, rng, cfg, device, generator):
         super().__init__(space, rng, cfg, device, generator)
         self.beta = None  # edge normalisation's parameters; none without it (the authors' NB201 cell)

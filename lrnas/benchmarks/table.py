@@ -8,7 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..config_rules import Rule, optional
+
 SHIPPED_DIR = Path(__file__).with_name("data")  # the ground-truth tables the wheel ships (data/PROVENANCE.md)
+# space.table of a space that reads other tables than its shipped one (lrnas.config_rules; the file: lrnas.validation)
+TABLE_RULE = optional(Rule("a path to a ground-truth table (lrnas bench import ...)", lambda v: isinstance(v, str)))
 
 
 class GroundTruthError(RuntimeError):

@@ -8,7 +8,18 @@ from pathlib import Path
 
 from hydra.utils import to_absolute_path
 
+from ..config_rules import Rule, integer, optional, seed, text
 from .cifar10 import CIFAR10, default_cache_dir, load_cifar10, write_synthetic_cifar10
+
+CONFIG_RULES = {  # data.* (lrnas.config_rules)
+    "root": text(),
+    "cache_dir": optional(text()),
+    "split_seed": seed(),
+    "synthetic": Rule("null or {train: N, test: N}",
+                      lambda v: v is None or (isinstance(v, dict) and set(v) == {"train", "test"})),
+    "synthetic.train": integer(10),
+    "synthetic.test": integer(2),
+}
 
 
 def load_data(data_cfg) -> CIFAR10:

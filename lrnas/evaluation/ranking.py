@@ -12,8 +12,19 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..config_rules import Rule, integer, seed
 from ..seeding import stream_seed
 from .metrics import kendall_tau, ranking_metrics, sparse_kendall_tau, spearman_rho, tie_reason
+
+CONFIG_RULES = {  # eval.* (lrnas.config_rules); batch sizes below MIN_EVAL_BATCH: lrnas.validation
+    "num_archs": integer(2),
+    "sample_seed": seed(),
+    "num_test_images": integer(1),
+    "batch_size": integer(1),
+    "at_epochs": Rule("a list of epochs, e.g. [100, 200]",
+                      lambda v: isinstance(v, list) and all(isinstance(e, int) and not isinstance(e, bool) for e in v)),
+    "top_k": integer(1),
+}
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,12 @@ import random
 
 import numpy as np
 
+from ..config_rules import integer
 from ..evaluation.ranking import supernet_accuracies
 from .selection import Landmark
+
+REFINE_RULES = {"rounds": integer(0), "add_top": integer(1), "candidates": integer(1),  # landmarks.refine.*
+                "num_images": integer(1)}
 
 
 def refinement_epochs(epochs: int, rounds: int) -> set[int]:

@@ -28,9 +28,32 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from ..config_rules import flag, integer, non_negative, one_of, optional, positive
+
 PAIR_PROCEDURES = ("random_pairs", "all_pairs", "adjacent_pairs", "random_triplet")
 PENALTIES = ("hinge", "softplus", "logistic", "margin_hinge")
 SCHEDULES = ("constant", "cosine_increase", "cosine_decrease", "linear_step_increase", "linear_step_decrease")
+# regularizer.* of each option, conf/regularizer/NAME.yaml (lrnas.config_rules); lrnas.train dispatches on the name.
+REGULARIZER_RULES = {
+    "none": {},
+    "landmark": {
+        "lam": non_negative(),
+        "schedule": one_of(SCHEDULES),
+        "reach_nominal": flag(),
+        "warmup_epochs": integer(0),
+        "schedule_epochs": optional(integer(1)),  # warm-up < it <= trainer.epochs: lrnas.validation
+        "ramp_epochs": integer(0),
+        "penalty": one_of(PENALTIES),
+        "beta": positive(),
+        "margin": non_negative(),
+        "gap_weighted": flag(),
+        "pair_procedure": one_of(PAIR_PROCEDURES),
+        "num_pairs": integer(1),
+        "adjacent_step": integer(1),
+        "every_k_steps": integer(1),
+        "landmark_batch_size": optional(integer(1)),
+    },
+}
 
 
 def sample_pairs(

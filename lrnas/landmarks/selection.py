@@ -40,7 +40,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..config_rules import Rule, integer, optional, seed
+
 METHODS = ("none", "random", "fixed", "hamming", "file")
+_DRAWN = {"num_landmarks": optional(integer()),  # its range depends on the method and the space: lrnas.validation
+          "seed": optional(seed())}
+# landmarks.* of each method (lrnas.config_rules); every method but none also has refine.* (refinement.REFINE_RULES).
+METHOD_RULES = {
+    "none": {},
+    "random": _DRAWN,
+    "fixed": _DRAWN,
+    "hamming": {**_DRAWN, "num_roots": integer(1), "distance": integer(0)},  # distance < the space's edges
+    "file": {**_DRAWN, "path": Rule("a path to a CSV file with header arch,accuracy", lambda v: isinstance(v, str))},
+}
 # Options each method accepts besides the common `validate_arch`; anything else is a config typo.
 _OPTIONS = {"none": set(), "random": set(), "fixed": set(), "hamming": {"num_roots", "distance"}, "file": {"path"}}
 _MAX_WALK_STEPS = 500  # the authors' cap on mutations per neighbour

@@ -19,16 +19,22 @@ import random
 from collections.abc import Callable, Mapping
 from types import ModuleType
 
+from ..config_rules import integer
 from .candidates import Arch, SearchResult
 from .differentiable import top_k_by_probability
+from .evolution import CONFIG_RULES as EVOLUTION_RULES
 from .evolution import evolution_search
+from .random_search import CONFIG_RULES as RANDOM_RULES
 from .random_search import random_search
 
 __all__ = ["SEARCHES", "SearchResult", "evolution_search", "random_search", "run_search", "top_k_by_probability"]
 
 SEARCHES = {"evolution": evolution_search, "random": random_search}
 # Keys of conf/search/*.yaml that the caller reads: images scoring each candidate, how many of the best to report.
-CALLER_KEYS = ("num_images", "top_k")
+CALLER_RULES = {"num_images": integer(1), "top_k": integer(1)}
+CALLER_KEYS = tuple(CALLER_RULES)
+# search.* of each option (lrnas.config_rules): the search's own keys, then the caller's.
+SEARCH_RULES = {"evolution": {**EVOLUTION_RULES, **CALLER_RULES}, "random": {**RANDOM_RULES, **CALLER_RULES}}
 
 
 def run_search(search_cfg: Mapping, space: ModuleType, fitness: Callable[[Arch], float],

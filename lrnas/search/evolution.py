@@ -20,8 +20,18 @@ import random
 from collections.abc import Callable
 from types import ModuleType
 
+from ..config_rules import fraction, integer
 from .candidates import Arch, Evaluations, SearchResult
 from .random_search import _check_positive
+
+CONFIG_RULES = {  # search.* of search=evolution (lrnas.config_rules), beside CALLER_RULES; limits between them below
+    "candidates": integer(1),
+    "population": integer(2),
+    "parents": integer(2),
+    "mutations": integer(0),
+    "crossovers": integer(0),
+    "mutation_prob": fraction(closed=True),
+}
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,10 @@ import random
 from collections.abc import Callable
 from types import ModuleType
 
+from ..config_rules import integer
 from .candidates import Arch, Evaluations, SearchResult
+
+CONFIG_RULES = {"candidates": integer(1)}  # search.* of search=random (lrnas.config_rules), beside CALLER_RULES
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,8 @@ its ``__init__.py`` is the face lrnas reads, and defines every name of ``FACE``:
   ``sample_arch(rng)``, ``mutate(arch, rng)``, ``crossover(a, b, rng)``, ``fair_paths(rng)`` (FairNAS: paths that
   together use every op of every choice once);
 - ``SUPERNET = "module:Class"`` and ``load_benchmark(table)`` (its ground truth; None when it ships none);
-- ``config_rules(rules)`` (rules of its own ``space.*`` keys) and ``check_config(values, rules)`` (cross-key checks);
+- ``CONFIG_RULES`` (lrnas.config_rules of its own ``space.*`` keys, beside SPACE_RULES) and ``check_config(values)``
+  (cross-key checks on the resolved config; None where it needs none);
 - capabilities, each None where the space lacks it: ``validate(arch)`` (a parsed arch that may
   still not be a network), the relaxation the differentiable algorithms need (``RELAXED_OPS``, ``RELAXED_EDGES``,
   ``most_probable``, ``derive_arch``) and the one-edit walk of ``landmarks=hamming`` (``one_edit(arch, rng)``: one
@@ -27,12 +28,18 @@ import importlib
 import pkgutil
 from types import ModuleType
 
+from ..config_rules import integer, text
+
 SPACES: tuple[str, ...] = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__)
                                        if m.ispkg and not m.name.startswith("_")))
 
 
+# space.* of every space (lrnas.config_rules); a space's own keys are its CONFIG_RULES.
+SPACE_RULES = {"channels": integer(1), "cells_per_stage": integer(1),
+               "ground_truth": text()}  # the benchmark's metrics: lrnas.validation checks against its table
+
 FACE = ("OPS", "NUM_ARCHS", "InvalidArch", "parse_arch", "format_arch", "sample_arch", "mutate", "crossover",
-        "fair_paths", "SUPERNET", "load_benchmark", "config_rules", "check_config", "validate", "RELAXED_OPS",
+        "fair_paths", "SUPERNET", "load_benchmark", "CONFIG_RULES", "check_config", "validate", "RELAXED_OPS",
         "RELAXED_EDGES", "most_probable", "derive_arch", "one_edit", "edit_distance")
 
 

@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 
 from ..benchmarks import GroundTruthError
 from ..conf import CONFIG_DIR
+from ..config_rules import ConfigError, integer, invalid, optional, seed
 from ..data import DeviceBatches, load_data, random_subset, to_float_normalized
 from ..device import resolve_device
 from ..evaluation.metrics import kendall_tau
@@ -46,8 +47,7 @@ from ..records import atomic_write, git_revision, save_json
 from ..resume import run_job, stop_on_signals
 from ..seeding import stream_seed
 from ..spaces import get_space, load_benchmark
-from ..validation import MAX_SEED, ConfigError, integer, invalid, non_negative, optional, positive
-from .training import build_network, train_standalone
+from .training import RECIPE_RULES, build_network, train_standalone
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,8 @@ def build(cfg: DictConfig) -> Path | None:
 
 def check_build_config(cfg: DictConfig) -> None:
     """One-line errors for the recipe's values before anything is trained."""
-    if not integer(0, MAX_SEED).accepts(cfg.seed):
-        raise invalid("seed", cfg.seed, integer(0, MAX_SEED).allowed)
+    if not seed().accepts(cfg.seed):
+        raise invalid("seed", cfg.seed, seed().allowed)
     recipe = cfg.standalone
     columns = [*recipe.get("references", []), *([recipe.column] if "column" in recipe else [])]
     if columns:
@@ -112,10 +112,7 @@ def check_build_config(cfg: DictConfig) -> None:
                 raise invalid(key, column, f"one of {', '.join(metrics)} (the {cfg.space.name} table's columns)")
     if "column" in recipe:
         return
-    for key, rule in {"epochs": integer(1), "batch_size": integer(1), "eval_batch_size": integer(1),
-                      "train_images": optional(integer(1)), "test_images": optional(integer(1)),
-                      "min_lr": non_negative(), "cutout": optional(integer(1)),
-                      "auxiliary_weight": optional(non_negative()), "grad_clip": optional(positive())}.items():
+    for key, rule in RECIPE_RULES.items():
         if not rule.accepts(recipe.get(key)):
             raise invalid(f"standalone.{key}", recipe.get(key), rule.allowed)
 

@@ -27,10 +27,18 @@ import torch
 from hydra.utils import instantiate
 from tqdm.auto import tqdm
 
+from ..config_rules import integer, non_negative, optional, positive
 from ..data import DeviceBatches
 from ..records import save_checkpoint
 from ..resume import Interrupted
 from ..training import PROGRESS_EVERY, NonFiniteLossError
+
+# standalone.* of a recipe that trains (lrnas.config_rules; checked by lrnas.standalone.build, where a key a recipe
+# leaves out reads as null)
+RECIPE_RULES = {"epochs": integer(1), "batch_size": integer(1), "eval_batch_size": integer(1),
+                "train_images": optional(integer(1)), "test_images": optional(integer(1)), "min_lr": non_negative(),
+                "cutout": optional(integer(1)), "auxiliary_weight": optional(non_negative()),
+                "grad_clip": optional(positive())}
 
 CHECKPOINT = "checkpoint.pt"
 

@@ -6,6 +6,8 @@ benchmark.py (an imported or built table: none is shipped), importer.py (``lrnas
 a space (the list is in lrnas/spaces/__init__.py)."""
 from __future__ import annotations
 
+from lrnas.benchmarks.table import TABLE_RULE
+from lrnas.config_rules import integer, invalid
 from lrnas.spaces.darts.arch import (  # the encoding is the space's vocabulary
     CELL_EDGES,
     CELL_TYPES,
@@ -52,24 +54,23 @@ def load_benchmark(table: str | None):
     return load_darts_table(table)
 
 
-def config_rules(rules) -> dict:
-    """Rules for this space's own keys; ``rules`` is lrnas.validation (its Rule makers)."""
-    return {"space.supernet.partial_channels": rules.integer(1)}
+# space.* beyond lrnas.spaces.SPACE_RULES (lrnas.config_rules)
+CONFIG_RULES = {"table": TABLE_RULE, "supernet.partial_channels": integer(1)}
 
 
-def check_config(values: dict, rules) -> None:
+def check_config(values: dict) -> None:
     """FactorizedReduce halves a width, and only PC-DARTS mixes partial channels (at its own K)."""
     space, algorithm = values["space"], values["algorithm"]
     partial = space["supernet"]["partial_channels"]
     if algorithm["name"] == "pcdarts" and partial != algorithm["partial_channels"]:
-        raise rules.invalid("space.supernet.partial_channels", partial,
-                            f"{algorithm['partial_channels']} (algorithm.partial_channels, which it follows unless "
-                            "set)")
+        raise invalid("space.supernet.partial_channels", partial,
+                      f"{algorithm['partial_channels']} (algorithm.partial_channels, which it follows unless "
+                      "set)")
     if algorithm["name"] != "pcdarts" and partial != 1:
-        raise rules.invalid("space.supernet.partial_channels", partial,
-                            f"1 with algorithm={algorithm['name']} (only PC-DARTS runs its ops on part of the "
-                            "channels)")
+        raise invalid("space.supernet.partial_channels", partial,
+                      f"1 with algorithm={algorithm['name']} (only PC-DARTS runs its ops on part of the "
+                      "channels)")
     if space["channels"] % (2 * partial):
-        raise rules.invalid("space.channels", space["channels"],
-                            f"a multiple of {2 * partial} with space=darts (2 x space.supernet.partial_channels: "
-                            "FactorizedReduce halves the ops' width)")
+        raise invalid("space.channels", space["channels"],
+                      f"a multiple of {2 * partial} with space=darts (2 x space.supernet.partial_channels: "
+                      "FactorizedReduce halves the ops' width)")

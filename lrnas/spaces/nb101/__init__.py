@@ -6,6 +6,8 @@ This file is its face: the encoding's names, re-exported, and what else lrnas re
 lrnas/spaces/__init__.py)."""
 from __future__ import annotations
 
+from lrnas.benchmarks.table import TABLE_RULE
+from lrnas.config_rules import flag
 from lrnas.spaces.nb101.arch import (  # the encoding is the space's vocabulary
     EDGE_SLOTS,
     FORMAT,
@@ -39,7 +41,7 @@ SUPERNET = "lrnas.spaces.nb101.supernet:NB101SuperNet"
 one_edit = edit_distance = None  # no landmarks=hamming walk defined here
 # No continuous relaxation (a cell's edges are themselves the choice): SPOS and FairNAS only.
 RELAXED_OPS = RELAXED_EDGES = most_probable = derive_arch = None
-check_config = None  # its one key (space.supernet.bn_affine) needs no cross-key check
+check_config = None  # its keys need no cross-key check
 
 
 def load_benchmark(table: str | None):
@@ -47,6 +49,5 @@ def load_benchmark(table: str | None):
     return load_nb101() if table is None else load_nb101(table)  # one cache entry for the shipped table
 
 
-def config_rules(rules) -> dict:
-    """Rules for this space's own keys; ``rules`` is lrnas.validation (its Rule makers)."""
-    return {"space.supernet.bn_affine": rules.flag()}
+# space.* beyond lrnas.spaces.SPACE_RULES (lrnas.config_rules)
+CONFIG_RULES = {"table": TABLE_RULE, "supernet.bn_affine": flag()}

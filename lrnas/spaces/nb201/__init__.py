@@ -7,6 +7,7 @@ the authors' PC-DARTS cell), benchmark.py (the shipped ground truth), network.py
 reads from a space (the list is in lrnas/spaces/__init__.py)."""
 from __future__ import annotations
 
+from lrnas.config_rules import flag, invalid, one_of
 from lrnas.search.differentiable import top_k_by_probability
 from lrnas.spaces.nb201.arch import (  # the encoding is the space's vocabulary
     EDGES,
@@ -51,24 +52,23 @@ def derive_arch(probabilities, edge_weights=None) -> Arch:
     return most_probable(probabilities, 1)[0][0]
 
 
-def config_rules(rules) -> dict:
-    """Rules for this space's own keys; ``rules`` is lrnas.validation (its Rule makers)."""
-    return {"space.supernet.cell_type": rules.one_of(CELL_TYPES), "space.supernet.bn_affine": rules.flag()}
+# space.* beyond lrnas.spaces.SPACE_RULES (lrnas.config_rules)
+CONFIG_RULES = {"supernet.cell_type": one_of(CELL_TYPES), "supernet.bn_affine": flag()}
 
 
-def check_config(values: dict, rules) -> None:
+def check_config(values: dict) -> None:
     """The authors' partial-channel cell is PC-DARTS's, at its fixed K."""
     algorithm = values["algorithm"]
     if (values["space"].get("supernet") or {}).get("cell_type") != "partial_channel":
         return
     if algorithm["name"] != "pcdarts":
-        raise rules.invalid("space.supernet.cell_type", "partial_channel",
-                            f"per_edge or op_on_node with algorithm={algorithm['name']} (the partial-channel cell is "
-                            "the authors' PC-DARTS cell: use algorithm=pcdarts)")
+        raise invalid("space.supernet.cell_type", "partial_channel",
+                      f"per_edge or op_on_node with algorithm={algorithm['name']} (the partial-channel cell is "
+                      "the authors' PC-DARTS cell: use algorithm=pcdarts)")
     if algorithm["partial_channels"] != PARTIAL_CHANNELS:
-        raise rules.invalid("algorithm.partial_channels", algorithm["partial_channels"],
-                            f"{PARTIAL_CHANNELS} with space.supernet.cell_type=partial_channel (the authors' cell "
-                            f"fixes K = {PARTIAL_CHANNELS})")
+        raise invalid("algorithm.partial_channels", algorithm["partial_channels"],
+                      f"{PARTIAL_CHANNELS} with space.supernet.cell_type=partial_channel (the authors' cell "
+                      f"fixes K = {PARTIAL_CHANNELS})")
 
 
 # landmarks=hamming's walk (lrnas.landmarks.selection.hamming_groups) takes these steps.

@@ -5,9 +5,11 @@ from __future__ import annotations
 import torch.nn.functional as F
 
 from lrnas.algorithms import Algorithm, StepResult
+from lrnas.config_rules import integer
 
 
 class Alternate(Algorithm):
+    config_rules = {"every_k": integer(1)}  # algorithm.every_k: checked before any run starts, as lrnas's own keys
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.steps = self.uniform_steps = 0

@@ -12,7 +12,7 @@ NUM_ARCHS = len(OPS) ** NUM_EDGES
 InvalidArch = nb201.InvalidArch
 format_arch = nb201.format_arch
 SUPERNET = nb201.SUPERNET  # NB201's super-net runs any cell of NB201's ops
-config_rules = nb201.config_rules  # its keys space.supernet.*
+CONFIG_RULES = nb201.CONFIG_RULES  # its keys space.supernet.*
 check_config = validate = None
 RELAXED_OPS = RELAXED_EDGES = most_probable = derive_arch = None  # no relaxation: sampling algorithms only
 one_edit = edit_distance = None  # no landmarks=hamming
