@@ -10,7 +10,7 @@ Each group option's owner says what its keys accept, with keys relative to its g
 ``lrnas.validation`` checks the composed config against the rules of the options it selected: a key an option
 declares is required, a key it does not declare belongs to the user (``+key=value``).
 
-    >>> check({"epochs": 0}, "trainer", {"epochs": integer(1)})
+    >>> check({"trainer": {"epochs": 0}}, "trainer", {"epochs": integer(1)})
     Traceback (most recent call last):
     ...
     lrnas.config_rules.ConfigError: trainer.epochs=0 is invalid: must be an integer >= 1

@@ -13,6 +13,16 @@ if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
                           str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
 
 
+def compose_config(*overrides, config="config", hydra=False):
+    """The config ``lrnas train OVERRIDES`` composes (``config="build"``: ``lrnas landmarks build``'s), as the CLI does;
+    ``hydra``: with Hydra's own node (the launcher a sweep would use)."""
+    from hydra import compose, initialize_config_dir
+    from lrnas.conf import CONFIG_DIR
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose(config_name=config, overrides=list(overrides), return_hydra_config=hydra)
+
+
 @pytest.fixture
 def isolated_cache(tmp_path, monkeypatch):
     """Each test gets its own data cache, so nothing leaks between tests or from the user's ~/.cache."""

@@ -3,8 +3,8 @@
 (TensorFlow's sense: the running statistics keep 0.997 of their value at each step).
 
 Its parameter count equals the NB101 table's ``params`` (NB101's TensorFlow count) for every cell sampled (300 checked
-by hand, 12 in tests/test_standalone.py), once the port's ``Placeholder`` modules are left out: each holds one unused
-scalar parameter (5 to 7 per cell), which is not part of the network NB101 trained.
+by hand, 12 in tests/unit/standalone/test_standalone.py), once the port's ``Placeholder`` modules are left out: each
+holds one unused scalar parameter (5 to 7 per cell), which is not part of the network NB101 trained.
 
     >>> from lrnas.spaces.nb101.network import NB101Network, parameter_count
     >>> from lrnas.spaces import nb101

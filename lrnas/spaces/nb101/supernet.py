@@ -12,7 +12,7 @@ BN uses batch statistics in train and eval mode. ``bn_affine=False`` (lrnas's de
 ``bn_affine=True`` (the authors' NB101 super-net, nasws/cnn/search_space/nasbench101/operations.py:297-301): every conv
 weight has a BN scale and shift of its full output width, sliced to the vertex's channels like the weight. Since only
 live vertices run and every live vertex has an input, the fast forward equals running the pruned cell in either
-variant (tests/test_nb101_supernet.py checks outputs and gradients on random cells).
+variant (tests/unit/spaces/nb101/test_nb101_supernet.py checks outputs and gradients on random cells).
 
     >>> import random, torch
     >>> from lrnas.spaces import nb101

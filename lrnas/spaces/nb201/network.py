@@ -7,7 +7,8 @@ has a scale and shift and tracks running statistics for test time, as a normally
 shared with the super-nets, so a landmark trained here is not the super-net by accident. Its parameter count equals
 the shipped NB201 table's ``params_m`` for 15,421 of the 15,625 cells; the other 204 all contain a skip_connect and
 differ by 0.009 to 0.16 M in the table (taken from the NASWOT export, lrnas/benchmarks/data/PROVENANCE.md), which is
-where the error most likely lies: the count here follows the network, op by op (tests/test_standalone.py).
+where the error most likely lies: the count here follows the network, op by op
+(tests/unit/standalone/test_standalone.py).
 
     >>> from lrnas.spaces.nb201.network import NB201Network
     >>> net = NB201Network(("nor_conv_3x3",) * 6, C=16, N=5)
