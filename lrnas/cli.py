@@ -5,6 +5,7 @@
     lrnas train experiment=smoke  # any Hydra overrides; -m for sweeps
     lrnas report outputs          # one table of every finished run below a folder
     lrnas landmarks build space=nb201 standalone=nb201_cpu data.root=PATH   # landmarks trained stand-alone
+    lrnas proxies space=nb201 data.root=PATH --archs 1000  # zero-cost proxies of 1,000 cells, no training
 """
 from __future__ import annotations
 
@@ -127,6 +128,34 @@ def gather(folder: Path) -> None:
     if written is None:
         raise click.ClickException(f"{folder}: not every architecture is built yet; run the build again to finish")
     click.echo(f"wrote {written}")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
+@click.option("--archs", "archs_spec", default="200", show_default=True,
+              help="N random architectures of the space (seeded), 'all' (the whole table), or a file: one per line or "
+                   "a CSV with an arch column.")
+@click.option("--proxies", "names", default="params,flops,naswot,synflow,grad_norm,snip,jacob_cov", show_default=True,
+              help="Comma-separated zero-cost proxies.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seeds the archs, the minibatch and every init.")
+@click.option("--out", default=Path("proxies.csv"), show_default=True, type=click.Path(path_type=Path),
+              help="CSV: arch, each proxy, ground truth.")
+def proxies(overrides: tuple[str, ...], archs_spec: str, names: str, seed: int, out: Path) -> None:
+    """Score architectures with zero-cost proxies at initialisation, no training; print their rank correlation with
+    ground truth. OVERRIDES as for `lrnas landmarks build` (space=, standalone=, data.root=).
+
+    \b
+    lrnas proxies space=nb201 data.root=PATH --archs 1000 --out proxies.csv
+    """
+    from .standalone.proxies import run
+
+    try:
+        click.echo(run(list(overrides), archs_spec, [n.strip() for n in names.split(",") if n.strip()], seed, out))
+    except (ValueError, OSError) as error:
+        if os.environ.get("LRNAS_DEBUG") == "1":
+            traceback.print_exc()
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
 
 
 @cli.group()

@@ -152,11 +152,13 @@ def finished_without_checkpoint(run_dir: Path, cfg: DictConfig) -> dict | None:
 
 def comparable(config: dict) -> dict:
     """What must be equal for a run folder to hold this config's run: everything but ``resume`` (where it was resumed
-    from) and ``eval.at_epochs`` (evaluations before the last epoch change no weights and draw no random numbers, so a
-    budget study may add or drop them; a run's history shows those it made)."""
+    from), ``eval.at_epochs`` (evaluations before the last epoch change no weights and draw no random numbers, so a
+    budget study may add or drop them; a run's history shows those it made) and ``eval.proxies``/``proxy_recipe``
+    (free rankings of the sample, computed apart from the run's random streams)."""
     kept = {key: value for key, value in config.items() if key != "resume"}
     if isinstance(kept.get("eval"), dict):
-        kept["eval"] = {key: value for key, value in kept["eval"].items() if key != "at_epochs"}
+        kept["eval"] = {key: value for key, value in kept["eval"].items()
+                        if key not in ("at_epochs", "proxies", "proxy_recipe")}
     return kept
 
 

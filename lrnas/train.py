@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import hydra
@@ -21,8 +22,17 @@ from omegaconf import DictConfig
 
 from .algorithms import build_algorithm
 from .conf import CONFIG_DIR
-from .data import DeviceBatches, load_data, random_subset, split_train, to_float_normalized
+from .data import (
+    DeviceBatches,
+    data_identity,
+    default_cache_dir,
+    load_data,
+    random_subset,
+    split_train,
+    to_float_normalized,
+)
 from .device import resolve_device
+from .evaluation.free_rankings import sample_proxies
 from .evaluation.ranking import draw_eval_sample
 from .landmarks import LandmarkRegularizer, choose_landmarks, save_landmarks
 from .records import save_json, save_run_info
@@ -60,6 +70,10 @@ def build_run(cfg: DictConfig, run_dir: Path, device: torch.device) -> Run:
                               metric)
 
     data = load_data(cfg.data)
+    if cfg.eval.proxies:
+        sample = replace(sample, proxies=sample_proxies(
+            list(cfg.eval.proxies), sample.archs, space, cfg.space.name, cfg.eval.proxy_recipe, cfg.eval.sample_seed,
+            data, data_identity(cfg.data), Path(cfg.data.cache_dir or default_cache_dir()), device))
     weight_indices, held_out_indices = split_train(len(data.train_labels), stream_seed(cfg.data.split_seed,
                                                                                          "data_split"))
     if cfg.trainer.train_images:
@@ -90,7 +104,8 @@ def build_run(cfg: DictConfig, run_dir: Path, device: torch.device) -> Run:
     trainer = SuperNetTrainer(super_net, algorithm, optimizer, scheduler, cfg.trainer.grad_clip, regularizer,
                               held_out, generators["held_out_order"], cfg.trainer.set_grads_to_none,
                               generators["arch_order"])
-    archs_table = pd.DataFrame({"arch": sample.archs, "ground_truth": sample.ground_truth, "params_m": sample.params})
+    archs_table = pd.DataFrame({"arch": sample.archs, "ground_truth": sample.ground_truth, "params_m": sample.params,
+                                **sample.proxies})
     return Run(cfg=cfg, folder=RunFolder(run_dir), space=space, benchmark=benchmark, sample=sample,
                landmarks=landmarks, super_net=super_net, optimizer=optimizer, scheduler=scheduler, trainer=trainer,
                train_batches=train_batches, held_out=held_out, test_images=test_images, test_labels=test_labels,

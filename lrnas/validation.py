@@ -37,6 +37,7 @@ from .algorithms import ALGORITHMS, get_algorithm
 from .conf import CONFIG_DIR
 from .config_rules import ConfigError, Rule, check, invalid, show, text
 from .data.load import CONFIG_RULES as DATA_RULES
+from .evaluation.free_rankings import has_network
 from .evaluation.ranking import CONFIG_RULES as EVAL_RULES
 from .evaluation.ranking import MIN_EVAL_BATCH
 from .landmarks.refinement import REFINE_RULES
@@ -124,6 +125,9 @@ def _check_relations(values: dict) -> None:
         raise invalid("eval.at_epochs", evaluation["at_epochs"], f"a list of epochs in 1..{epochs} (trainer.epochs)")
     if evaluation["top_k"] > evaluation["num_archs"]:
         raise invalid("eval.top_k", evaluation["top_k"], f"an integer in 1..{evaluation['num_archs']} (eval.num_archs)")
+    if evaluation["proxies"] and not has_network(evaluation["proxy_recipe"]):
+        raise invalid("eval.proxy_recipe", evaluation["proxy_recipe"], "a stand-alone recipe with a network, whose "
+                      "networks eval.proxies scores (conf/standalone/: nb201, nb201_cpu, nb101, darts, ...)")
     _check_eval_batches(values)
 
     algorithm = get_algorithm(values["algorithm"]["name"])

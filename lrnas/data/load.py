@@ -40,3 +40,10 @@ def load_data(data_cfg) -> CIFAR10:
     else:
         root = Path(to_absolute_path(data_cfg.root))
     return load_cifar10(root, cache_dir=cache_dir)
+
+
+def data_identity(data_cfg) -> str:
+    """Which images ``load_data(data_cfg)`` gives: the synthetic set's size, or the resolved root (cache keys)."""
+    if data_cfg.synthetic:
+        return f"synthetic-{data_cfg.synthetic.train}-{data_cfg.synthetic.test}"
+    return str(Path(to_absolute_path(data_cfg.root)))

@@ -6,15 +6,16 @@ baseline on the same sample: a super-net that does not beat that baseline ranks 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..config_rules import Rule, integer, seed
+from ..config_rules import Rule, integer, seed, text
 from ..seeding import stream_seed
 from .metrics import kendall_tau, ranking_metrics, sparse_kendall_tau, spearman_rho, tie_reason
+from .proxies import PROXIES
 
 CONFIG_RULES = {  # eval.* (lrnas.config_rules); batch sizes below MIN_EVAL_BATCH: lrnas.validation
     "num_archs": integer(2),
@@ -24,6 +25,9 @@ CONFIG_RULES = {  # eval.* (lrnas.config_rules); batch sizes below MIN_EVAL_BATC
     "at_epochs": Rule("a list of epochs, e.g. [100, 200]",
                       lambda v: isinstance(v, list) and all(isinstance(e, int) and not isinstance(e, bool) for e in v)),
     "top_k": integer(1),
+    "proxies": Rule(f"a list of zero-cost proxies from {', '.join(PROXIES)}",
+                    lambda v: isinstance(v, list) and all(name in PROXIES for name in v)),
+    "proxy_recipe": text(),  # that it has a network is checked when eval.proxies asks for one (lrnas.validation)
 }
 
 
@@ -35,6 +39,7 @@ class EvalSample:
     ground_truth: np.ndarray
     params: np.ndarray
     pool_ground_truth: np.ndarray | None = None  # of the whole pool the sample is drawn from: P>random's ranks
+    proxies: dict[str, np.ndarray] = field(default_factory=dict)  # eval.proxies: each zero-cost proxy's scores
 
 
 def draw_eval_sample(benchmark, num_archs: int, seed: int, exclude: set[str], metric: str) -> EvalSample:
@@ -103,6 +108,10 @@ def evaluate_ranking(super_net, space, sample: EvalSample, images, labels, batch
     metrics["param_count_kendall_tau"] = kendall_tau(sample.params, sample.ground_truth)
     metrics["param_count_sparse_kendall_tau"] = sparse_kendall_tau(sample.params, sample.ground_truth)
     metrics["param_count_spearman_rho"] = spearman_rho(sample.params, sample.ground_truth)
+    for name, scores in sample.proxies.items():  # free rankings on the same sample, beside the parameter count
+        metrics[f"{name}_kendall_tau"] = kendall_tau(scores, sample.ground_truth)
+        metrics[f"{name}_sparse_kendall_tau"] = sparse_kendall_tau(scores, sample.ground_truth)
+        metrics[f"{name}_spearman_rho"] = spearman_rho(scores, sample.ground_truth)
     metrics["mean_supernet_accuracy"] = float(accuracies.mean())
     if landmarks:
         fitted = supernet_accuracies(super_net, [space.parse_arch(lm.arch) for lm in landmarks], images, labels,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
+from ..evaluation.proxies import PROXIES
 from .runs import BOOKKEEPING, Runs, summarise
 from .statistics import paired_gains, pooled_kendall_tau
 
@@ -122,13 +123,17 @@ MARKDOWN_HEADERS = ["method", "n", *(header for header, *_ in COLUMNS[:2]), "τ-
 def to_markdown(summary: pd.DataFrame) -> str:
     """One table per space: method, n, the COLUMNS, the 95% interval of Kendall tau-b, the paired gain over the plain
     twin and the authors' pooled tau-b."""
+    proxies = [proxy for proxy in PROXIES if f"{proxy}_kendall_tau_mean" in summary]  # runs with eval.proxies
+    headers = MARKDOWN_HEADERS + ["zero-cost proxies' τ-b"] * bool(proxies)
     parts = []
     for space, rows in summary.groupby("space", sort=False, dropna=False):
-        lines = [f"**{space}**", "", "| " + " | ".join(MARKDOWN_HEADERS) + " |", "|" + "---|" * len(MARKDOWN_HEADERS)]
+        lines = [f"**{space}**", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
         for _, row in rows.iterrows():
             cells = [cell(row, *column[1:]) for column in COLUMNS]
+            free = [", ".join(f"{proxy} {row[f'{proxy}_kendall_tau_mean']:.3f}" for proxy in proxies
+                              if not pd.isna(row[f"{proxy}_kendall_tau_mean"])) or "-"] * bool(proxies)
             lines.append("| " + " | ".join([row["method"], str(row["n"]), *cells[:2], ci_cell(row, "kendall_tau"),
-                                             gain_cell(row), pooled_cell(row), *cells[2:]]) + " |")
+                                             gain_cell(row), pooled_cell(row), *cells[2:], *free]) + " |")
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
 

@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 from omegaconf import OmegaConf
 
+from ..evaluation.proxies import PROXIES
 from ..run.folder import RunFolder
 from .statistics import CORRELATIONS, interval
 
@@ -33,12 +34,16 @@ from .statistics import CORRELATIONS, interval
 #   results are the same with or without them (a budget study's long runs evaluate mid-run, its short ones do not).
 # data.root stays a key: two paths may hold the same images, but lrnas cannot tell, so it never assumes they do.
 # Hydra's own settings (hydra.*) are not part of config.yaml; they are skipped should one appear.
-BOOKKEEPING = ("seed", "resume", "device", "data.cache_dir", "trainer.checkpoint_every_steps", "eval.at_epochs")
+# - eval.proxies, eval.proxy_recipe: free rankings of the sample, computed apart from the run (its metrics say which).
+BOOKKEEPING = ("seed", "resume", "device", "data.cache_dir", "trainer.checkpoint_every_steps", "eval.at_epochs",
+               "eval.proxies", "eval.proxy_recipe")
 
 METRIC_COLUMNS = ["epoch", "sample_size", "kendall_tau", "param_count_kendall_tau", "sparse_kendall_tau",
                   "param_count_sparse_kendall_tau", "spearman_rho", "param_count_spearman_rho", "landmark_kendall_tau",
                   "mean_supernet_accuracy", "precision_at_top10", "top10_mean_ground_truth", "p_surpass_random_top10",
                   "elapsed_s"]
+# Each zero-cost proxy's Kendall tau-b on the run's sample (eval.proxies): a column only where some run has it.
+PROXY_COLUMNS = [f"{proxy}_kendall_tau" for proxy in PROXIES]
 # The search phase's choice (runs from before the search phase have none): its ground truth and percentile.
 SEARCH_COLUMNS = ["ground_truth", "percentile"]
 # Averaged over seeds by `summarise`, each with its std and 95% confidence interval.
@@ -100,6 +105,7 @@ def collect_runs(*roots: Path) -> Runs:
         search = metrics.get("search") or {}
         rows.append({"run": str(run), "seed": config.get("seed"), "git_revision": git_revision(run),
                      **{name: metrics["final"].get(name) for name in METRIC_COLUMNS},
+                     **{name: metrics["final"][name] for name in PROXY_COLUMNS if name in metrics["final"]},
                      **{f"searched_{name}": search.get(name) for name in SEARCH_COLUMNS}})
         configs.append(flat)
         histories += [{"run": str(run), "seed": config.get("seed"), **row} for row in metrics.get("history", [])]
@@ -111,7 +117,8 @@ def collect_runs(*roots: Path) -> Runs:
     keys = differing_keys(configs)
     table = pd.DataFrame(rows)
     history = pd.DataFrame(histories) if histories else pd.DataFrame(columns=["run", "seed", "epoch"])
-    numeric = [*METRIC_COLUMNS, *(f"searched_{name}" for name in SEARCH_COLUMNS)]
+    numeric = [*METRIC_COLUMNS, *(f"searched_{name}" for name in SEARCH_COLUMNS),
+               *(name for name in PROXY_COLUMNS if name in table)]
     table[numeric] = table[numeric].apply(pd.to_numeric)  # None (undefined, or not recorded) -> NaN
     config_frame = pd.DataFrame(configs, dtype=object)  # as written: 30 stays 30 beside a null
     for position, key in enumerate(keys, start=3):  # after run, seed and git revision
@@ -236,7 +243,7 @@ def summarise(runs: Runs) -> pd.DataFrame:
     table = runs.table.assign(_all=0)  # one group when no key differs
     grouped = table.groupby(runs.keys or ["_all"], dropna=False, sort=False)
     summary = grouped["seed"].agg(n="size")
-    for metric in SUMMARY_METRICS:
+    for metric in [*SUMMARY_METRICS, *(name for name in PROXY_COLUMNS if name in runs.table)]:
         column = grouped[metric]
         summary[f"{metric}_mean"] = column.agg(lambda values: values.mean(skipna=False))
         summary[f"{metric}_std"] = column.agg(lambda values: values.std(skipna=False))

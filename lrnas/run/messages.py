@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..evaluation.proxies import PROXIES
+
 if TYPE_CHECKING:
     from .state import Run
 
@@ -37,6 +39,14 @@ def describe_ranking(metrics: dict) -> str:
                 f"{_number(metrics['param_count_sparse_kendall_tau'])}), Spearman {_number(metrics['spearman_rho'])} "
                 f"(baseline {_number(metrics['param_count_spearman_rho'])})")
     text += f", mean super-net acc {metrics['mean_supernet_accuracy']:.1f}%"
+    free = {name: metrics[f"{name}_kendall_tau"] for name in PROXIES if f"{name}_kendall_tau" in metrics}
+    if free:
+        text += "; zero-cost proxies' Kendall tau " + ", ".join(f"{name} {_number(v)}" for name, v in free.items())
+        best, best_tau = max(((n, v) for n, v in [("param count", baseline), *free.items()] if v is not None),
+                             key=lambda item: item[1], default=(None, None))
+        if best is not None and tau is not None:
+            verdict = "beats" if tau > best_tau else "does NOT beat"
+            text += f" (strongest free ranking: {best} {best_tau:.3f}; super-net {verdict} it)"
     if "landmark_kendall_tau" in metrics:
         landmark_tau = metrics["landmark_kendall_tau"]
         text += (f"; tau on the {metrics['num_landmarks']} landmarks themselves {landmark_tau:.3f}"

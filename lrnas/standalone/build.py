@@ -22,8 +22,11 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import math
 import os
 import random
+import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -39,7 +42,9 @@ from ..conf import CONFIG_DIR
 from ..config_rules import ConfigError, integer, invalid, optional, seed
 from ..data import DeviceBatches, load_data, random_subset, to_float_normalized
 from ..device import resolve_device
+from ..evaluation.free_rankings import has_network, proxy_batch, proxy_network_config
 from ..evaluation.metrics import kendall_tau
+from ..evaluation.proxies import BATCH_SIZE, PROXIES, score_network
 from ..evaluation.ranking import draw_eval_sample
 from ..landmarks import choose_landmarks
 from ..landmarks.selection import check_listed_arch
@@ -47,7 +52,7 @@ from ..records import atomic_write, git_revision, save_json
 from ..resume import run_job, stop_on_signals
 from ..seeding import stream_seed
 from ..spaces import get_space, load_benchmark
-from .training import RECIPE_RULES, build_network, train_standalone
+from .training import RECIPE_RULES, build_network, parameter_count, train_standalone
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +72,7 @@ def build(cfg: DictConfig) -> Path | None:
     only = cfg.build.only
     if not optional(integer(0, len(archs) - 1)).accepts(only):
         raise invalid("build.only", only, f"null or an integer in 0..{len(archs) - 1} (the {len(archs)} archs)")
-    if "column" not in cfg.standalone:
+    if not ({"column", "proxy"} & set(cfg.standalone)):
         check_recipe_builds(cfg.standalone, space.parse_arch(archs[0]))
     identity = build_identity(cfg)
     claim(out, {**identity, "archs": archs},
@@ -78,12 +83,15 @@ def build(cfg: DictConfig) -> Path | None:
     log.info("building %d %s landmarks in %s with recipe %s: %d to do, %d done", len(indices), cfg.space.name, out,
              cfg.standalone.name, len(todo), len(indices) - len(todo))
     if todo:
-        trainer = None if "column" in cfg.standalone else Trainer(cfg, identity)
+        # without training: a proxy's score at initialisation, or a table column; else a stand-alone training
+        scorer = ProxyScorer(cfg, space).score if "proxy" in cfg.standalone else None
+        scorer = (lambda arch: lookup(cfg, arch)) if "column" in cfg.standalone else scorer
+        trainer = None if scorer else Trainer(cfg, identity)
         with stop_on_signals() as stop:
             for i in tqdm(todo, desc="landmarks", unit="arch", dynamic_ncols=True, disable=len(todo) < 2):
                 describe = f"arch {i + 1}/{len(archs)}"
-                if trainer is None:
-                    result = lookup(cfg, archs[i])
+                if scorer is not None:
+                    result = scorer(archs[i])
                 else:
                     result = trainer.train(archs[i], space, out / "archs" / f"{i:03d}", stop, describe)
                     log.info("%s %s: accuracy %.2f%% after %d epochs (%s s)", describe, archs[i], result["accuracy"],
@@ -110,7 +118,13 @@ def check_build_config(cfg: DictConfig) -> None:
             if column not in metrics:
                 key = "standalone.column" if column == recipe.get("column") else "standalone.references"
                 raise invalid(key, column, f"one of {', '.join(metrics)} (the {cfg.space.name} table's columns)")
-    if "column" in recipe:
+    if "proxy" in recipe:
+        if recipe.proxy not in PROXIES:
+            raise invalid("standalone.proxy", recipe.proxy, f"one of {', '.join(PROXIES)}")
+        if not has_network(recipe.network_recipe):
+            raise invalid("standalone.network_recipe", recipe.network_recipe,
+                          "a stand-alone recipe with a network (conf/standalone/: nb201, nb201_cpu, nb101, darts, ...)")
+    if {"column", "proxy"} & set(recipe):
         return
     for key, rule in RECIPE_RULES.items():
         if not rule.accepts(recipe.get(key)):
@@ -246,6 +260,8 @@ def describe_data_config(cfg: DictConfig) -> str:
         return f"{cfg.space.name} table column {cfg.standalone.column}"
     data = cfg.data
     source = f"synthetic {data.synthetic.train}/{data.synthetic.test}" if data.synthetic else Path(data.root).name
+    if "proxy" in cfg.standalone:
+        return f"{source}: {BATCH_SIZE[cfg.standalone.proxy] or 1} train images at init"
     train, test = (("all" if count is None else count) for count in (cfg.standalone.train_images,
                                                                       cfg.standalone.test_images))
     return f"{source}: {train} train, {test} test images"
@@ -258,6 +274,25 @@ def lookup(cfg: DictConfig, arch: str) -> dict:
     return {"accuracy": accuracy, "recipe": cfg.standalone.name,
             "epochs": benchmark.training_epochs(cfg.standalone.column), "seed": None,
             "data": describe_data_config(cfg), "wall_s": 0.0, "params_m": float(benchmark.params([arch])[0])}
+
+
+class ProxyScorer:
+    """A recipe without training: a zero-cost proxy's score of the architecture's network at initialisation."""
+
+    def __init__(self, cfg: DictConfig, space):
+        self.cfg, self.space = cfg, space
+        self.device = resolve_device(cfg.device)
+        self.network = instantiate(proxy_network_config(cfg.standalone.network_recipe), _partial_=True)
+        self.images, self.labels = proxy_batch(load_data(cfg.data), cfg.seed, self.device)
+
+    def score(self, arch: str) -> dict:
+        start = time.perf_counter()
+        torch.manual_seed(self.cfg.seed)
+        net = self.network(self.space.parse_arch(arch)).to(self.device)
+        score = score_network(net, [self.cfg.standalone.proxy], self.images, self.labels)[self.cfg.standalone.proxy]
+        return {"accuracy": score if math.isfinite(score) else -sys.float_info.max, "recipe": self.cfg.standalone.name,
+                "epochs": 0, "seed": self.cfg.seed, "data": describe_data_config(self.cfg),
+                "wall_s": round(time.perf_counter() - start, 3), "params_m": parameter_count(net) / 1e6}
 
 
 class Trainer:

@@ -113,5 +113,19 @@ def test_landmark_targets_build_the_files_their_sweep_reads(tmp_path, monkeypatc
     assert [preflight(train) for train in trains] == [4, 2]  # 2 landmark files x 2 seeds; no landmarks x 2 seeds
     files = sorted(tmp_path.glob("outputs/landmarks/*/landmarks.csv"))
     assert [len(path.read_text().splitlines()) for path in files] == [31, 31]
+    commands = [shlex.split(line) for line in planned("proxy-landmarks-cpu").stdout.splitlines()]
+    builds = [command for command in commands if command[1:3] == ["landmarks", "build"]]
+    assert [command[-1] for command in builds] == ["standalone.column=cifar10_test", "standalone=proxy"]
+    for command in builds:  # the proxy build scores networks on a minibatch: synthetic images here
+        synthetic = ["data.synthetic={train:256,test:64}"] * (command[-1] == "standalone=proxy")
+        subprocess.run([str(ROOT / command[0]), *command[1:], *synthetic], cwd=tmp_path, check=True,
+                       capture_output=True)
+    trains = [command[2:] for command in commands if command[1] == "train"]
+    assert [preflight(train) for train in trains] == [6, 3]  # 2 landmark files x 3 seeds; no landmarks x 3 seeds
+    proxy_file = tmp_path / "outputs/landmarks/nb201-random30-proxy-synflow-seed0/landmarks.csv"
+    ground_truth_file = tmp_path / "outputs/landmarks/nb201-random30-benchmark-cifar10_test-seed0/landmarks.csv"
+    same_archs = [sorted(row.split(",")[0] for row in path.read_text().splitlines()[1:])
+                  for path in (proxy_file, ground_truth_file)]
+    assert same_archs[0] == same_archs[1] and len(same_archs[0]) == 30
     swept = planned("landmarks-nb201-cpu", "LAUNCHER=joblib").stdout.splitlines()[0]
     assert "-m 'build.only=range(30)' hydra/launcher=lrnas_joblib" in swept

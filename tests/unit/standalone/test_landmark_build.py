@@ -215,3 +215,27 @@ def test_a_non_finite_loss_stops_the_training_naming_its_step_and_keeps_no_check
     with pytest.raises(NonFiniteLossError, match=r"arch 1/3: epoch 1: non-finite loss at step [1-3]; lower "):
         build(build_config(tmp_path / "nan", "standalone.optimizer.lr=1e30"))
     assert not (tmp_path / "nan/archs/000/checkpoint.pt").exists()
+
+
+def test_a_proxy_build_ranks_landmarks_by_a_score_at_initialisation(tmp_path, monkeypatch):
+    # the params proxy of NB201's own network is the table's parameter count: a score checkable without training
+    monkeypatch.setenv("LRNAS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "proxy"
+    build(build_config(out, "standalone=proxy", "standalone.proxy=params", "landmarks.num_landmarks=5",
+                       base=["data.synthetic={train:256,test:128}", "device=cpu"]))
+    rows = read_rows(out / "landmarks.csv")
+    table = load_benchmark("nb201", None)
+    assert [float(row["accuracy"]) for row in rows] == pytest.approx(list(table.params([r["arch"] for r in rows])))
+    assert [float(row["accuracy"]) for row in rows] == sorted(float(row["accuracy"]) for row in rows)
+    assert {(row["recipe"], row["epochs"]) for row in rows} == {("proxy-params", "0")}
+    assert preflight(["experiment=smoke", "landmarks=file", f"landmarks.path={out / 'landmarks.csv'}"]) == 1
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("standalone.proxy=zen", "standalone.proxy='zen' is invalid: must be one of params, flops, naswot, synflow"),
+    ("standalone.network_recipe=benchmark", "standalone.network_recipe='benchmark' is invalid: must be a stand-alone"),
+])
+def test_a_proxy_build_names_a_bad_proxy_or_recipe(tmp_path, override, message):
+    with pytest.raises(ConfigError, match="^" + message.replace("(", r"\(")):
+        build(build_config(tmp_path / "bad", "standalone=proxy", override,
+                           base=["data.synthetic={train:256,test:128}"]))
