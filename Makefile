@@ -7,7 +7,7 @@ ARGS ?=
 .PHONY: help install test train smoke wheel bench lint format table mutation clean \
 	table-nb201 table-nb101 ablation-landmarks ablation-lambda ablation-schedule ablation-penalty ablation-selection ablation-pairs \
 	table-nb201-cpu table-nb101-cpu ablation-landmarks-cpu ablation-lambda-cpu ablation-schedule-cpu ablation-penalty-cpu ablation-selection-cpu ablation-pairs-cpu \
-	landmarks-nb201-cpu landmark-fidelity-cpu darts-cpu budget-nb201-cpu budget-nb201
+	landmarks-nb201-cpu landmark-fidelity-cpu proxy-landmarks-cpu darts-cpu budget-nb201-cpu budget-nb201
 
 # ----- paper tables and ablations: conf/sweep/<name>.yaml, run by a Hydra launcher, then `lrnas report` -----
 # DATA: CIFAR-10 (data.root); empty = conf/data/cifar10.yaml's. LAUNCHER: basic (one run after another) | joblib
@@ -95,7 +95,7 @@ table-nb201: ## the paper's NB201 table: SPOS, FairNAS, PC-DARTS, GDAS x {no, 50
 	$(call sweep,table_nb201)
 	$(call report,table-nb201,table_nb201)
 
-table-nb201-cpu: ## CPU twin of table-nb201: SPOS x {no, 30} landmarks (experiment=cpu, cpu_landmark_cosine) x 3 seeds at 40 epochs, the budget study's 40-epoch runs (6 runs; partly run: 4 done, the rest estimated 3 h)
+table-nb201-cpu: ## CPU twin of table-nb201: SPOS x {no, 30} landmarks (experiment=cpu, cpu_landmark_cosine) x 3 seeds at 40 epochs, the budget study's 40-epoch runs (6 runs, all done here: measured 441 min of run time in all, 36 to 98 min each, two runs sharing the 2 cores)
 	$(call sweep,table_nb201_cpu,budget_nb201_cpu/epochs40)
 	$(if $(DRY),,$(BIN)/lrnas report $(TABLE_NB201_CPU_RUNS) --out docs/results/table-nb201-cpu)
 
@@ -165,7 +165,7 @@ BUDGET_MIDRUN := [25,50,100,150,200,300]
 define budget
 	$(call sweep,$(1),$(1)/epochs$(2),trainer.epochs=$(2) 'eval.at_epochs=$(or $(3),[])')
 endef
-budget-nb201-cpu: ## the budget study on a CPU: SPOS, SPOS + 30 landmarks (λ constant from epoch 3; the paper's schedule scaled) x 3 seeds at 10, 20, 40 epochs, 200 archs on 2,000 test images (27 runs; partly run: 8 done (5 plain, 3 landmark runs of seed 0), the rest estimated 8 h; rerun to resume)
+budget-nb201-cpu: ## the budget study on a CPU: SPOS, SPOS + 30 landmarks (λ constant from epoch 3; the paper's schedule scaled) x 3 seeds at 10, 20, 40 epochs, 200 archs on 2,000 test images (27 runs; partly run: 12 done (all 40-epoch runs but constant seed 2; 20 epochs: plain seeds 0, 1, each landmark setting seed 0), the rest estimated 6-7 h; rerun to resume)
 	$(call budget,budget_nb201_cpu,20)
 	$(call budget,budget_nb201_cpu,40,$(BUDGET_CPU_MIDRUN))
 	$(call budget,budget_nb201_cpu,10)
@@ -187,12 +187,19 @@ landmarks-nb201-cpu: ## build 30 NB201 landmarks with standalone=nb201_cpu; tau 
 	mkdir -p docs/results/landmarks-nb201-cpu
 	cp outputs/landmarks/nb201-cpu/landmarks.csv outputs/landmarks/nb201-cpu/summary.json docs/results/landmarks-nb201-cpu/
 
-landmark-fidelity-cpu: ## experiment=cpu_landmark with 200-epoch vs NB201's 12-epoch accuracies on the same 30 landmarks, and experiment=cpu without, x 2 seeds (6 runs: measured 93 min at the old 8-epoch cpu presets; at the 40-epoch ones not run: estimated 4 h on a 2-core CPU)
+landmark-fidelity-cpu: ## experiment=cpu_landmark with 200-epoch vs NB201's 12-epoch accuracies on the same 30 landmarks, and experiment=cpu without, x 2 seeds (6 runs: measured 93 min at the old 8-epoch cpu presets; at the 20-epoch, batch-128 ones not run: estimated 2 h on a 2-core CPU)
 	$(BUILD) standalone=benchmark standalone.column=cifar10_test
 	$(BUILD) standalone=benchmark
 	$(call sweep,landmark_fidelity_cpu)
 	$(call sweep,landmark_fidelity_plain_cpu)
 	$(call report,landmark-fidelity-cpu,landmark_fidelity_plain_cpu landmark_fidelity_cpu)
+
+proxy-landmarks-cpu: ## experiment=cpu_landmark with the same 30 random landmarks ranked by ground truth or by synflow at initialisation (no training), and experiment=cpu without, x 3 seeds (9 runs; not run yet: estimated 2.5 h on a 2-core CPU)
+	$(BUILD) standalone=benchmark standalone.column=cifar10_test
+	$(BUILD) standalone=proxy
+	$(call sweep,proxy_landmarks_cpu)
+	$(call sweep,proxy_landmarks_plain_cpu)
+	$(call report,proxy-landmarks-cpu,proxy_landmarks_plain_cpu proxy_landmarks_cpu)
 
 DARTS_CPU := outputs/darts-cpu
 darts-cpu: ## space=darts: build 30 DARTS landmarks with standalone=darts_cpu, then experiment=cpu_darts with 10 of them as landmarks and without, ranking the other 20 (measured 18 min on a 2-core CPU)
