@@ -6,6 +6,7 @@ ARGS ?=
 
 .PHONY: help install test train smoke wheel bench lint format table mutation clean \
 	table-nb201 table-nb101 ablation-landmarks ablation-lambda ablation-schedule ablation-penalty ablation-selection ablation-pairs \
+	ablation-distance ablation-roots \
 	table-nb201-cpu table-nb101-cpu ablation-landmarks-cpu ablation-lambda-cpu ablation-schedule-cpu ablation-penalty-cpu ablation-selection-cpu ablation-pairs-cpu \
 	landmarks-nb201-cpu landmark-fidelity-cpu proxy-landmarks-cpu darts-cpu budget-nb201-cpu budget-nb201
 
@@ -144,6 +145,16 @@ ablation-penalty-cpu: ## CPU twin, experiment=cpu_ablation: hinge, logistic, mar
 ablation-selection: ## NB201 SPOS with random, fixed, hamming landmarks x 3 seeds (9 GPU runs)
 	$(call sweep,ablation_selection)
 	$(call report,ablation-selection,ablation_selection)
+
+ablation-distance: ## the authors' Hamming-distance study: per seed (2) a 150-epoch plain-SPOS warm-up, then 50 epochs with 30 hamming landmarks at distance 1-4 x 3 landmark sets, started from it (2 + 24 GPU runs)
+	$(call sweep,warm_start_nb201)
+	$(call sweep,ablation_distance)
+	$(call report,ablation-distance,ablation_distance)
+
+ablation-roots: ## the authors' landmark-count study: from the same warm-up, 1, 2, 3, 10, 20, 200 roots x 10 hamming landmarks (distance 5) x 3 sets x 2 seeds (36 GPU runs)
+	$(call sweep,warm_start_nb201)
+	$(call sweep,ablation_roots)
+	$(call report,ablation-roots,ablation_roots)
 
 ablation-selection-cpu: ## CPU twin, experiment=cpu_ablation: random, fixed, hamming landmarks x 3 seeds (9 runs; not run: estimated 20 min)
 	$(call sweep,ablation_selection,ablation_selection_cpu,$(CPU_ABLATION))

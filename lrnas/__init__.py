@@ -13,5 +13,11 @@ def _of_epochs(part: int, whole: int, *, _root_) -> int:
     return round(part / whole * _root_.trainer.epochs)
 
 
+def _times(count: int, each: int) -> int:
+    """``${lrnas.times:${landmarks.num_roots},10}``: a count that moves with another key (a sweep varies one)."""
+    return int(count) * int(each)
+
+
 # Registered on import: every path that composes lrnas's configs (CLI, preflight, tests) imports lrnas first.
 OmegaConf.register_new_resolver("lrnas.of_epochs", _of_epochs, replace=True)
+OmegaConf.register_new_resolver("lrnas.times", _times, replace=True)

@@ -28,6 +28,7 @@ from .data import (
     default_cache_dir,
     load_data,
     random_subset,
+    split_seed,
     split_train,
     to_float_normalized,
 )
@@ -48,6 +49,7 @@ from .run.epoch import search_phase, train_one_epoch
 from .run.folder import RunFolder
 from .run.messages import metrics_document, summary_table
 from .run.state import Run
+from .run.warm_start import warm_start_state
 from .seeding import seed_everything, stream_seed
 from .spaces import build_supernet, get_space, load_benchmark
 from .training import SuperNetTrainer, build_optimizer
@@ -74,8 +76,7 @@ def build_run(cfg: DictConfig, run_dir: Path, device: torch.device) -> Run:
         sample = replace(sample, proxies=sample_proxies(
             list(cfg.eval.proxies), sample.archs, space, cfg.space.name, cfg.eval.proxy_recipe, cfg.eval.sample_seed,
             data, data_identity(cfg.data), Path(cfg.data.cache_dir or default_cache_dir()), device))
-    weight_indices, held_out_indices = split_train(len(data.train_labels), stream_seed(cfg.data.split_seed,
-                                                                                         "data_split"))
+    weight_indices, held_out_indices = split_train(len(data.train_labels), stream_seed(split_seed(cfg), "data_split"))
     if cfg.trainer.train_images:
         weight_indices = weight_indices[: cfg.trainer.train_images]
     train_batches = DeviceBatches(data.train_images, data.train_labels, weight_indices, device)
@@ -94,8 +95,10 @@ def build_run(cfg: DictConfig, run_dir: Path, device: torch.device) -> Run:
                   for name in ("data_order", "held_out_order", "arch_order", "algorithm_device")}
     algorithm = build_algorithm(cfg.algorithm, space, random.Random(stream_seed(cfg.seed, "algorithm")), device,
                                 generators["algorithm_device"])
-    steps_total = cfg.trainer.epochs * train_batches.num_batches(cfg.trainer.batch_size)
-    optimizer, scheduler = build_optimizer(super_net, cfg.trainer, steps_total)
+    lr_per_epoch = cfg.trainer.lr_step == "epoch"  # the authors' CosineAnnealingLR: T_max = epochs, one step each
+    steps_per_epoch = 1 if lr_per_epoch else train_batches.num_batches(cfg.trainer.batch_size, cfg.trainer.drop_last)
+    schedule_epochs = cfg.trainer.schedule_epochs or cfg.trainer.epochs  # longer: a warm-up run others start from
+    optimizer, scheduler = build_optimizer(super_net, cfg.trainer, schedule_epochs * steps_per_epoch)
     regularizer = None
     if cfg.regularizer.name == "landmark":
         regularizer = LandmarkRegularizer(landmarks, [space.parse_arch(lm.arch) for lm in landmarks],
@@ -103,7 +106,8 @@ def build_run(cfg: DictConfig, run_dir: Path, device: torch.device) -> Run:
                                           random.Random(stream_seed(cfg.seed, "regularizer")))
     trainer = SuperNetTrainer(super_net, algorithm, optimizer, scheduler, cfg.trainer.grad_clip, regularizer,
                               held_out, generators["held_out_order"], cfg.trainer.set_grads_to_none,
-                              generators["arch_order"])
+                              generators["arch_order"], lr_per_epoch=lr_per_epoch,
+                              drop_last=cfg.trainer.drop_last)
     archs_table = pd.DataFrame({"arch": sample.archs, "ground_truth": sample.ground_truth, "params_m": sample.params,
                                 **sample.proxies})
     return Run(cfg=cfg, folder=RunFolder(run_dir), space=space, benchmark=benchmark, sample=sample,
@@ -131,6 +135,9 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] = ()) -> dict:
         return state["history"][-1]
     run = build_run(cfg, run_dir, device)
     progress = run.load_state_dict(state) if state else None
+    if not state and cfg.trainer.init_from:
+        run.warm_start(warm_start_state(cfg.trainer.init_from, device), cfg.trainer.init_from)
+        log.info("warm start: the training state of %s after epoch %d", cfg.trainer.init_from, run.epochs_done)
     if not state:  # a resumed run keeps the provenance (git revision, device) it started with
         save_run_info(run_dir, cfg, str(device), list(overrides))
     if run.landmarks:

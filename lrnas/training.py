@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from .config_rules import flag, fraction, integer, non_negative, optional, positive
+from .config_rules import flag, fraction, integer, non_negative, one_of, optional, positive, text
 
 TRAINER_RULES = {  # trainer.* (lrnas.config_rules)
     "epochs": integer(1),
@@ -26,6 +26,10 @@ TRAINER_RULES = {  # trainer.* (lrnas.config_rules)
     "amp": flag(),
     "train_images": optional(integer(1)),
     "checkpoint_every_steps": optional(integer(1)),
+    "lr_step": one_of(("step", "epoch")),
+    "drop_last": flag(),
+    "schedule_epochs": optional(integer(1)),  # >= epochs: lrnas.validation
+    "init_from": optional(text()),  # lrnas.run.warm_start.check_init_from
 }
 # Host syncs (``.item()``) only every this many steps: progress bar and the non-finite-loss check.
 PROGRESS_EVERY = 10
@@ -36,8 +40,9 @@ class NonFiniteLossError(FloatingPointError):
     """A step produced a NaN/inf loss; the message names the epoch, step and architecture."""
 
 
-def build_optimizer(super_net: torch.nn.Module, trainer_cfg, steps_total: int):
-    """SGD with momentum and a per-step cosine schedule from ``lr`` to ``min_lr``."""
+def build_optimizer(super_net: torch.nn.Module, trainer_cfg, schedule_steps: int):
+    """SGD with momentum and a cosine schedule from ``lr`` to ``min_lr`` over ``schedule_steps`` scheduler steps
+    (the run's optimizer steps, or its epochs with ``trainer.lr_step=epoch``)."""
     optimizer = torch.optim.SGD(
         super_net.parameters(),
         lr=trainer_cfg.lr,
@@ -47,7 +52,7 @@ def build_optimizer(super_net: torch.nn.Module, trainer_cfg, steps_total: int):
         foreach=True,
     )
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer, T_max=max(1, steps_total), eta_min=trainer_cfg.min_lr
+        optimizer, T_max=max(1, schedule_steps), eta_min=trainer_cfg.min_lr
     )
     return optimizer, scheduler
 
@@ -79,8 +84,11 @@ class SuperNetTrainer:
     """Runs epochs of ``algorithm`` steps, with the landmark ``regularizer`` (or None) on ``held_out`` batches."""
 
     def __init__(self, super_net, algorithm, optimizer, scheduler, grad_clip: float, regularizer=None, held_out=None,
-                 held_out_generator=None, set_grads_to_none: bool = True, arch_generator=None):
+                 held_out_generator=None, set_grads_to_none: bool = True, arch_generator=None,
+                 lr_per_epoch: bool = False, drop_last: bool = True):
         self.set_grads_to_none = set_grads_to_none
+        self.lr_per_epoch = lr_per_epoch
+        self.drop_last = drop_last  # false: the epoch's last, partial batch is a step too, as a DataLoader's default
         self.arch_generator = arch_generator  # held-out batches of the architecture step: its own data order
         self.super_net = super_net
         self.algorithm = algorithm
@@ -100,7 +108,7 @@ class SuperNetTrainer:
         ``after_step(progress, verify)`` runs after every optimizer step (step checkpoints, interruption); it calls
         ``verify()`` before saving, so a non-finite step is never checkpointed. Returns the epoch's means.
         """
-        num_batches = batches.num_batches(batch_size)
+        num_batches = batches.num_batches(batch_size, self.drop_last)
         if num_batches == 0:
             raise ValueError(f"trainer.batch_size={batch_size} is larger than the {len(batches)} training images")
         self.super_net.train()
@@ -130,7 +138,8 @@ class SuperNetTrainer:
                 sums["pairs"] += stats["pairs"]
             torch.nn.utils.clip_grad_norm_(self.parameters, self.grad_clip)
             self.optimizer.step()
-            self.scheduler.step()
+            if not self.lr_per_epoch:
+                self.scheduler.step()
             sums["loss"] += result.loss * result.count
             sums["correct"] += result.correct
             sums["seen"] += result.count
@@ -145,6 +154,8 @@ class SuperNetTrainer:
             if after_step:
                 after_step(progress, verify)
         bar.close()
+        if self.lr_per_epoch:
+            self.scheduler.step()
         seen, pairs = sums["seen"].item(), sums["pairs"].item()
         row = {"train_loss": sums["loss"].item() / seen, "train_accuracy": 100 * sums["correct"].item() / seen,
                "lr": self.scheduler.get_last_lr()[0], **self.algorithm.describe()}

@@ -43,6 +43,7 @@ from .evaluation.ranking import MIN_EVAL_BATCH
 from .landmarks.refinement import REFINE_RULES
 from .landmarks.regularizer import REGULARIZER_RULES, lambda_at, schedule_epochs
 from .landmarks.selection import METHOD_RULES, landmarks_from_config
+from .run.warm_start import check_init_from
 from .search import SEARCH_RULES
 from .spaces import SPACE_RULES, get_space, load_benchmark
 from .training import TRAINER_RULES
@@ -121,6 +122,10 @@ def _check_relations(values: dict) -> None:
         raise invalid("space.ground_truth", values["space"]["ground_truth"],
                       f"one of {', '.join(benchmark.metrics)} (the {space_name} ground truth)")
     epochs = trainer["epochs"]
+    if trainer["schedule_epochs"] is not None and trainer["schedule_epochs"] < epochs:
+        raise invalid("trainer.schedule_epochs", trainer["schedule_epochs"],
+                      f"null or an integer >= trainer.epochs={epochs} (the lr cosine spans the run or more)")
+    check_init_from(values)
     if not all(1 <= e <= epochs for e in evaluation["at_epochs"]):
         raise invalid("eval.at_epochs", evaluation["at_epochs"], f"a list of epochs in 1..{epochs} (trainer.epochs)")
     if evaluation["top_k"] > evaluation["num_archs"]:
@@ -233,7 +238,7 @@ def _check_landmark_term(regularizer: dict, trainer: dict, data: dict) -> None:
     # The term is applied at steps k, 2k, ... of each epoch; the weights half is every other CIFAR-10 training image.
     images = ((data["synthetic"]["train"] if data["synthetic"] else CIFAR10_TRAIN_IMAGES) + 1) // 2
     images = min(images, trainer["train_images"] or images)
-    steps = images // trainer["batch_size"]
+    steps = images // trainer["batch_size"] if trainer["drop_last"] else -(-images // trainer["batch_size"])
     if 0 < steps < regularizer["every_k_steps"]:
         raise invalid("regularizer.every_k_steps", regularizer["every_k_steps"],
                       f"an integer in 1..{steps} (the steps per epoch: {images} training images / trainer.batch_size="

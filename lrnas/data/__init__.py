@@ -23,10 +23,10 @@ from lrnas.data.cifar10 import (
     split_train,
     write_synthetic_cifar10,
 )
-from lrnas.data.load import data_identity, load_data
+from lrnas.data.load import data_identity, load_data, split_seed
 
 __all__ = [
     "CIFAR10", "CLASSES", "MEAN", "STD", "DataNotFoundError", "DeviceBatches", "data_identity", "default_cache_dir",
-    "load_cifar10",
+    "load_cifar10", "split_seed",
     "load_data", "random_crop_flip", "random_subset", "split_train", "to_float_normalized", "write_synthetic_cifar10",
 ]

@@ -14,7 +14,7 @@ from .cifar10 import CIFAR10, default_cache_dir, load_cifar10, write_synthetic_c
 CONFIG_RULES = {  # data.* (lrnas.config_rules)
     "root": text(),
     "cache_dir": optional(text()),
-    "split_seed": seed(),
+    "split_seed": optional(seed()),
     "synthetic": Rule("null or {train: N, test: N}",
                       lambda v: v is None or (isinstance(v, dict) and set(v) == {"train", "test"})),
     "synthetic.train": integer(10),
@@ -40,6 +40,12 @@ def load_data(data_cfg) -> CIFAR10:
     else:
         root = Path(to_absolute_path(data_cfg.root))
     return load_cifar10(root, cache_dir=cache_dir)
+
+
+def split_seed(cfg) -> int:
+    """The seed of the weights / held-out split: ``data.split_seed``, or the run's ``seed`` when it is null (the
+    authors draw the split from each run's seed: kcyu2014/nas-landmarkreg nasws/dataset/cifar.py:19-21)."""
+    return cfg.seed if cfg.data.split_seed is None else cfg.data.split_seed
 
 
 def data_identity(data_cfg) -> str:

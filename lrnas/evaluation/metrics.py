@@ -11,8 +11,20 @@ never a NaN that prints as a result. A super-net whose BatchNorm collapsed score
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from scipy import stats
+
+# The top-K metrics the run summary and `lrnas report` show, K = eval.top_k (10 on NB201, 5 on NB101 in the authors'
+# tables: kcyu2014/nas-landmarkreg analysis.py:82), so a reader finds each K's columns by name.
+REPORTED_TOP_K = ("precision_at_top{k}", "top{k}_mean_ground_truth", "p_surpass_random_top{k}")
+
+
+def reported_top_k(names) -> list[str]:
+    """The REPORTED_TOP_K metrics among ``names``, for whatever K they were computed with."""
+    pattern = "|".join(template.format(k=r"\d+") for template in REPORTED_TOP_K)
+    return [name for name in names if re.fullmatch(pattern, name)]
 
 
 def tie_reason(scores, ground_truth, what: str = "") -> str | None:

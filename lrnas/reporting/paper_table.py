@@ -21,13 +21,14 @@ from .statistics import paired_gains, pooled_kendall_tau
 # What names a method: the rest of a row's label is the keys these do not determine (an ablation's value).
 IDENTITY = ("space.name", "algorithm.name", "regularizer.name")
 
-# (header, metric, its baseline or None, decimals); accuracies are in %, the rest in [-1, 1] or [0, 1].
+# (header, metric, its baseline or None, decimals); accuracies are in %, the rest in [-1, 1] or [0, 1]. {k} is the
+# row's eval.top_k (the authors' K: 10 on NB201, 5 on NB101).
 COLUMNS = [("super-net acc (%)", "mean_supernet_accuracy", None, 2),
            ("Kendall τ-b (params)", "kendall_tau", "param_count_kendall_tau", 3),
            ("sparse τ (params)", "sparse_kendall_tau", "param_count_sparse_kendall_tau", 3),
            ("Spearman ρ (params)", "spearman_rho", "param_count_spearman_rho", 3),
-           ("P>random", "p_surpass_random_top10", None, 3),
-           ("final perf (%)", "top10_mean_ground_truth", None, 2)]
+           ("P>random", "p_surpass_random_top{k}", None, 3),
+           ("final perf (%)", "top{k}_mean_ground_truth", None, 2)]
 
 
 def ablated_keys(runs: Runs) -> list[str]:
@@ -56,7 +57,8 @@ def method_labels(runs: Runs) -> pd.DataFrame:
         label += "".join(f", {key}={config.get(key)}" for key in extras if not pd.isna(config.get(key)))
         labels.append(label)
     return pd.DataFrame({"space": runs.configs.get("space.name"), "algorithm": runs.configs.get("algorithm.name"),
-                         "landmarks": runs.configs.get("regularizer.name") == "landmark", "method": labels})
+                         "landmarks": runs.configs.get("regularizer.name") == "landmark", "method": labels,
+                         "top_k": runs.configs.get("eval.top_k")})
 
 
 def paper_summary(runs: Runs) -> pd.DataFrame:
@@ -83,7 +85,8 @@ def paper_summary(runs: Runs) -> pd.DataFrame:
 
 def cell(row: pd.Series, metric: str, baseline: str | None, decimals: int, plus_minus: str = " ± ") -> str:
     """``mean ± std`` (the std only with two seeds or more), then ``(baseline mean)``; "-" for a missing mean."""
-    mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
+    metric = metric.format(k=row.get("top_k"))
+    mean, std = row.get(f"{metric}_mean"), row.get(f"{metric}_std")
     if pd.isna(mean):
         return "-"
     text = f"{mean:.{decimals}f}" + ("" if pd.isna(std) else f"{plus_minus}{std:.{decimals}f}")
@@ -203,12 +206,14 @@ def describe_sample(runs: Runs) -> str:
     images = sorted({int(v) for v in configs.get("eval.num_test_images", pd.Series(dtype=float)).dropna()})
     truth = sorted({str(v) for v in configs.get("space.ground_truth", pd.Series(dtype=object)).dropna()})
     sample_seeds = sorted({int(v) for v in configs.get("eval.sample_seed", pd.Series(dtype=float)).dropna()})
+    top_k = sorted({int(v) for v in configs.get("eval.top_k", pd.Series(dtype=float)).dropna()})
     return (f"Rank correlations on {'/'.join(map(str, sizes))} held-out non-landmark architectures (eval.sample_seed "
             f"{'/'.join(map(str, sample_seeds)) or '?'}: the same archs for every run of a space with that seed), "
             f"each scored on {'/'.join(map(str, images)) or '?'} CIFAR-10 test images; "
             f"ground truth {', '.join(truth) or '?'}; seeds {', '.join(map(str, seeds))}. Cells are mean ± std over "
             "seeds (n of them); in parentheses, the parameter-count baseline on the same sample. final perf = mean "
-            "ground truth of the super-net's top 10 of the sample; P>random = the authors' prob_surpass_random.")
+            f"ground truth of the super-net's top {'/'.join(map(str, top_k)) or '?'} of the sample; P>random = the "
+            "authors' prob_surpass_random over the same top K (eval.top_k).")
 
 
 def placeholder_data(override: str) -> str:

@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 from omegaconf import OmegaConf
 
+from ..evaluation.metrics import REPORTED_TOP_K, reported_top_k
 from ..evaluation.proxies import PROXIES
 from ..run.folder import RunFolder
 from .statistics import CORRELATIONS, interval
@@ -40,8 +41,7 @@ BOOKKEEPING = ("seed", "resume", "device", "data.cache_dir", "trainer.checkpoint
 
 METRIC_COLUMNS = ["epoch", "sample_size", "kendall_tau", "param_count_kendall_tau", "sparse_kendall_tau",
                   "param_count_sparse_kendall_tau", "spearman_rho", "param_count_spearman_rho", "landmark_kendall_tau",
-                  "mean_supernet_accuracy", "precision_at_top10", "top10_mean_ground_truth", "p_surpass_random_top10",
-                  "elapsed_s"]
+                  "mean_supernet_accuracy", "elapsed_s"]
 # Each zero-cost proxy's Kendall tau-b on the run's sample (eval.proxies): a column only where some run has it.
 PROXY_COLUMNS = [f"{proxy}_kendall_tau" for proxy in PROXIES]
 # The search phase's choice (runs from before the search phase have none): its ground truth and percentile.
@@ -49,8 +49,7 @@ SEARCH_COLUMNS = ["ground_truth", "percentile"]
 # Averaged over seeds by `summarise`, each with its std and 95% confidence interval.
 SUMMARY_METRICS = ["kendall_tau", "param_count_kendall_tau", "sparse_kendall_tau", "param_count_sparse_kendall_tau",
                    "spearman_rho", "param_count_spearman_rho", "landmark_kendall_tau", "mean_supernet_accuracy",
-                   "precision_at_top10", "top10_mean_ground_truth", "p_surpass_random_top10", "searched_ground_truth",
-                   "elapsed_s"]
+                   "searched_ground_truth", "elapsed_s"]
 
 
 @dataclass(frozen=True)
@@ -103,8 +102,9 @@ def collect_runs(*roots: Path) -> Runs:
             continue
         seen[repeat] = run
         search = metrics.get("search") or {}
+        top_k = [name.format(k=(config.get("eval") or {}).get("top_k")) for name in REPORTED_TOP_K]
         rows.append({"run": str(run), "seed": config.get("seed"), "git_revision": git_revision(run),
-                     **{name: metrics["final"].get(name) for name in METRIC_COLUMNS},
+                     **{name: metrics["final"].get(name) for name in METRIC_COLUMNS + top_k},
                      **{name: metrics["final"][name] for name in PROXY_COLUMNS if name in metrics["final"]},
                      **{f"searched_{name}": search.get(name) for name in SEARCH_COLUMNS}})
         configs.append(flat)
@@ -117,7 +117,7 @@ def collect_runs(*roots: Path) -> Runs:
     keys = differing_keys(configs)
     table = pd.DataFrame(rows)
     history = pd.DataFrame(histories) if histories else pd.DataFrame(columns=["run", "seed", "epoch"])
-    numeric = [*METRIC_COLUMNS, *(f"searched_{name}" for name in SEARCH_COLUMNS),
+    numeric = [*METRIC_COLUMNS, *reported_top_k(table), *(f"searched_{name}" for name in SEARCH_COLUMNS),
                *(name for name in PROXY_COLUMNS if name in table)]
     table[numeric] = table[numeric].apply(pd.to_numeric)  # None (undefined, or not recorded) -> NaN
     config_frame = pd.DataFrame(configs, dtype=object)  # as written: 30 stays 30 beside a null
@@ -243,7 +243,8 @@ def summarise(runs: Runs) -> pd.DataFrame:
     table = runs.table.assign(_all=0)  # one group when no key differs
     grouped = table.groupby(runs.keys or ["_all"], dropna=False, sort=False)
     summary = grouped["seed"].agg(n="size")
-    for metric in [*SUMMARY_METRICS, *(name for name in PROXY_COLUMNS if name in runs.table)]:
+    for metric in [*SUMMARY_METRICS, *reported_top_k(runs.table),
+                   *(name for name in PROXY_COLUMNS if name in runs.table)]:
         column = grouped[metric]
         summary[f"{metric}_mean"] = column.agg(lambda values: values.mean(skipna=False))
         summary[f"{metric}_std"] = column.agg(lambda values: values.std(skipna=False))

@@ -26,7 +26,7 @@ def train_one_epoch(run: Run, epoch: int, progress: EpochProgress | None, stop: 
     """One epoch, its evaluation and refinement, then records and the end-of-epoch checkpoint."""
     cfg = run.cfg
     every = cfg.trainer.checkpoint_every_steps
-    last_step = run.train_batches.num_batches(cfg.trainer.batch_size)
+    last_step = run.train_batches.num_batches(cfg.trainer.batch_size, cfg.trainer.drop_last)
 
     def after_step(current: EpochProgress, verify) -> None:
         # The epoch's last step is saved by the end-of-epoch checkpoint, with its evaluation.

@@ -9,6 +9,7 @@ import pandas as pd
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from ..config_rules import ConfigError
 from ..data import DeviceBatches
 from ..evaluation.ranking import EvalSample
 from ..landmarks import Landmark
@@ -79,19 +80,37 @@ class Run:
             "elapsed_s": self.elapsed_s,
         }
 
-    def load_state_dict(self, state: dict) -> EpochProgress | None:
+    def load_training_state(self, state: dict) -> None:
+        """The training state of a checkpoint: weights, optimizer, lr schedule, algorithm, random streams, epochs done
+        (a warm start takes only this from another run; lrnas.run.warm_start)."""
         self.super_net.load_state_dict(state["super_net"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.trainer.algorithm.load_state_dict(state["algorithm"])
+        # A stream the checkpoint lacks (a warm start's regularizer, when the source had none) keeps its fresh seed.
+        python_rngs = {name: rng for name, rng in self.python_rngs().items() if name in state["rng"]["python_rngs"]}
+        restore_rng(state["rng"], python_rngs, self.generators)
+        self.epochs_done = state["epochs_done"]
+
+    def warm_start(self, state: dict, source: str) -> None:
+        """Continue another run's training (``trainer.init_from=source``) under this run's config; its lr schedule
+        must be this run's, so the cosine goes on where the source left it."""
+        built = {key: self.scheduler.state_dict()[key] for key in ("T_max", "eta_min", "base_lrs")}
+        loaded = {key: state["scheduler"][key] for key in built}
+        if built != loaded:
+            raise ConfigError(f"trainer.init_from={source!r}: its lr schedule {loaded} is not this run's {built}; give "
+                              "the source run trainer.schedule_epochs (and lr, min_lr, lr_step) equal to this run's")
+        self.load_training_state(state)
+
+    def load_state_dict(self, state: dict) -> EpochProgress | None:
+        self.load_training_state(state)
         if self.regularizer:  # refinement may have grown the set since the start
             landmarks = [Landmark(arch, accuracy) for arch, accuracy in state["landmarks"]]
             self.regularizer.set_landmarks(landmarks, [self.space.parse_arch(lm.arch) for lm in landmarks])
-        restore_rng(state["rng"], self.python_rngs(), self.generators)
         self.history, self.oracle_queries = state["history"], state["oracle_queries"]
         self.landmark_scores = state.get("landmark_scores", [])  # checkpoints from before it was recorded
         self.archs_table = pd.DataFrame(state["archs_table"])
-        self.epochs_done, self.elapsed_s = state["epochs_done"], state["elapsed_s"]
+        self.elapsed_s = state["elapsed_s"]
         progress = state["epoch_progress"]
         return EpochProgress.from_state_dict(progress, self.test_labels.device) if progress else None
 

@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 from ..benchmarks import GroundTruthError
 from ..conf import CONFIG_DIR
 from ..config_rules import ConfigError, integer, invalid, optional, seed
-from ..data import DeviceBatches, load_data, random_subset, to_float_normalized
+from ..data import DeviceBatches, load_data, random_subset, split_seed, to_float_normalized
 from ..device import resolve_device
 from ..evaluation.free_rankings import has_network, proxy_batch, proxy_network_config
 from ..evaluation.metrics import kendall_tau
@@ -158,7 +158,7 @@ def build_identity(cfg: DictConfig) -> dict:
             # keys that change no training (scoring batch, summary columns) are left out
             "recipe": {k: v for k, v in recipe.items() if k not in ("eval_batch_size", "references")},
             "data": {"root": None if data["synthetic"] else str(Path(to_absolute_path(data["root"]))),
-                     "synthetic": data["synthetic"], "split_seed": data["split_seed"],
+                     "synthetic": data["synthetic"], "split_seed": split_seed(cfg),
                      "test_sample_seed": cfg.eval.sample_seed}}
 
 
@@ -303,7 +303,7 @@ class Trainer:
         self.device = resolve_device(cfg.device)
         data = load_data(cfg.data)
         train_idx = subset(len(data.train_labels), self.recipe.train_images, "standalone.train_images",
-                           stream_seed(cfg.data.split_seed, "standalone_images"))
+                           stream_seed(split_seed(cfg), "standalone_images"))
         test_idx = subset(len(data.test_labels), self.recipe.test_images, "standalone.test_images",
                           stream_seed(cfg.eval.sample_seed, "test_images"))
         self.train_batches = DeviceBatches(data.train_images, data.train_labels, train_idx, self.device)

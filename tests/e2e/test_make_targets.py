@@ -129,3 +129,34 @@ def test_landmark_targets_build_the_files_their_sweep_reads(tmp_path, monkeypatc
     assert same_archs[0] == same_archs[1] and len(same_archs[0]) == 30
     swept = planned("landmarks-nb201-cpu", "LAUNCHER=joblib").stdout.splitlines()[0]
     assert "-m 'build.only=range(30)' hydra/launcher=lrnas_joblib" in swept
+
+
+@pytest.mark.parametrize(("target", "sweep"), [("ablation-distance", "ablation_distance"),
+                                               ("ablation-roots", "ablation_roots")])
+def test_warm_started_studies_train_their_warm_up_first_and_start_each_seed_from_it(target, sweep):
+    """The authors' distance and landmark-count studies: 150 plain epochs on a 200-epoch cosine, then each job
+    continues its own seed's warm-up (trainer.init_from) with λ ramping from epoch 150 to 0.146 λ."""
+    from conftest import compose_config
+
+    from lrnas.landmarks.regularizer import lambda_at
+
+    trains = [shlex.split(line)[2:] for line in planned(target, "DATA=/data/cifar10").stdout.splitlines()
+              if " train " in line]
+    assert [next(o for o in command if o.startswith("+sweep=")) for command in trains] == [
+        "+sweep=warm_start_nb201", f"+sweep={sweep}"]
+    warm_up_dir = next(o for o in trains[0] if o.startswith("hydra.sweep.dir=")).split("=", 1)[1]
+    assert preflight([o for o in trains[0] if not o.startswith("data.root=")]) == 2
+    warm_up = compose_config("+sweep=warm_start_nb201", "experiment=paper_nb201_spos", "seed=1", hydra=True)
+    assert (warm_up.trainer.epochs, warm_up.trainer.schedule_epochs) == (150, 200)
+    assert warm_up.hydra.sweep.subdir == "seed1"
+    job = compose_config(f"+sweep={sweep}", "experiment=paper_nb201_spos_landmark", "landmarks=hamming", "seed=1",
+                         "landmarks.num_roots=20" if sweep == "ablation_roots" else "landmarks.distance=3")
+    assert job.trainer.init_from == f"{warm_up_dir}/seed1" and job.trainer.epochs == 200
+    assert (job.trainer.lr_step, job.trainer.schedule_epochs) == ("epoch", None)  # the warm-up's cosine goes on
+    regularizer = job.regularizer
+    peak = lambda_at(regularizer.schedule, job.trainer.epochs - 1, job.trainer.epochs, regularizer.warmup_epochs)
+    assert peak / regularizer.lam == pytest.approx(0.146, abs=1e-3)
+    if sweep == "ablation_roots":  # each root brings 9 neighbours at distance > 5
+        assert (job.landmarks.num_landmarks, job.landmarks.distance) == (200, 5)
+    else:
+        assert (job.landmarks.num_landmarks, job.landmarks.num_roots, job.landmarks.distance) == (30, 1, 3)

@@ -20,6 +20,8 @@ def test_every_paper_preset_uses_the_authors_bn_and_zeroed_gradients(preset):
     assert cfg.trainer.set_grads_to_none is False  # their PyTorch 1.6 zero_grad() zeroed
     assert cfg.trainer.grad_clip == 5.0 and cfg.trainer.momentum == 0.9 and cfg.trainer.nesterov is False
     assert (cfg.eval.num_archs, cfg.eval.num_test_images, cfg.eval.batch_size) == (200, 10000, 256)
+    # CosineAnnealingLR(T_max=epochs) stepped per epoch, the DataLoader's last partial batch, a split per run seed
+    assert (cfg.trainer.lr_step, cfg.trainer.drop_last, cfg.data.split_seed) == ("epoch", False, None)
     if preset.endswith("_landmark"):
         plain = compose_config(f"experiment={preset.removesuffix('_landmark')}")
         assert cfg.regularizer.name == "landmark" and cfg.landmarks.method == "random"
@@ -49,6 +51,7 @@ def test_nb101_spos_presets_are_the_authors_spos_run():
     assert cfg.space.name == "nb101" and (cfg.space.channels, cfg.space.cells_per_stage) == (64, 3)
     trainer = cfg.trainer
     assert (trainer.epochs, trainer.batch_size, trainer.lr, trainer.weight_decay) == (200, 128, 0.025, 1e-4)
+    assert cfg.eval.top_k == 5  # analysis.py:82
     assert (cfg.landmarks.num_landmarks, cfg.regularizer.warmup_epochs) == (50, 100)
 
 
@@ -56,18 +59,30 @@ def test_free_runs_keep_lrnas_defaults():
     cfg = compose_config()
     assert cfg.space.supernet.cell_type == "per_edge" and cfg.space.supernet.bn_affine is False
     assert cfg.trainer.set_grads_to_none is True
+    assert (cfg.trainer.lr_step, cfg.trainer.drop_last, cfg.data.split_seed) == ("step", True, 0)
+
+
+def test_gdas_presets_are_the_authors_gdas_comparison_lengths():
+    """gdas.sh SUB_EXP 0 (the only GDAS run with and without landmarks) sets epochs=410: α from 411, 460 in all."""
+    cfg = compose_config("experiment=paper_nb201_gdas_landmark")
+    assert (cfg.algorithm.supernet_warmup_epochs, cfg.algorithm.arch_start_epoch, cfg.trainer.epochs) == (100, 411, 460)
+    assert cfg.regularizer.schedule_epochs == 410
+    pcdarts = compose_config("experiment=paper_nb201_pcdarts_landmark")
+    assert (pcdarts.algorithm.arch_start_epoch, pcdarts.trainer.epochs, pcdarts.regularizer.schedule_epochs) == (
+        401, 435, 400)
 
 
 @pytest.mark.parametrize("preset", ["paper_nb201_gdas_landmark", "paper_nb201_pcdarts_landmark"])
-def test_differentiable_landmark_presets_run_lambda_over_their_400_epochs(preset):
-    """Their cosine divides by args.epochs = 400 although the run trains on through the α search."""
+def test_differentiable_landmark_presets_run_lambda_over_their_first_loop(preset):
+    """Their cosine divides by args.epochs (410 GDAS, 400 PC-DARTS) although the run trains on through the α search."""
     from lrnas.landmarks.regularizer import LandmarkRegularizer, lambda_at
     cfg = compose_config(f"experiment={preset}")
-    assert cfg.regularizer.schedule_epochs == 400 < cfg.trainer.epochs
+    first_loop = cfg.regularizer.schedule_epochs
+    assert first_loop in (400, 410) and first_loop < cfg.trainer.epochs
     regularizer = LandmarkRegularizer([], [], cfg.regularizer, cfg.trainer.epochs, rng=None)
     warmup = cfg.regularizer.warmup_epochs
     last = cfg.trainer.epochs - 1
-    assert regularizer.coefficient(last) == lambda_at("cosine_increase", last, 400, warmup, 10.0)
+    assert regularizer.coefficient(last) == lambda_at("cosine_increase", last, first_loop, warmup, 10.0)
     assert regularizer.coefficient(last) > lambda_at("cosine_increase", last, cfg.trainer.epochs, warmup, 10.0)
 
 

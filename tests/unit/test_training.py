@@ -1,4 +1,5 @@
 """The training step itself: a non-finite loss stops the run naming epoch, step and architecture."""
+import math
 import random
 
 import pytest
@@ -18,7 +19,7 @@ class PoisonedBatches:
     def __len__(self):
         return 40
 
-    def num_batches(self, batch_size):
+    def num_batches(self, batch_size, drop_last=True):
         return 5
 
     def epoch_order(self, generator):
@@ -74,7 +75,7 @@ def test_ops_off_the_path_are_frozen_only_when_gradients_are_set_to_none(set_gra
     trainer = SuperNetTrainer(net, algorithm, optimizer, scheduler, 5.0, set_grads_to_none=set_grads_to_none)
     conv = net.layers[0].ops[0]["nor_conv_3x3"][1].weight  # edge 1<-0's 3x3 conv: used in step 1 only
     batches = RandomBatches()
-    batches.num_batches = lambda batch_size: 1
+    batches.num_batches = lambda batch_size, drop_last=True: 1
     trainer.train_epoch(batches, 8, torch.Generator(), 1, 2)  # step 1: the conv path
     after_first = conv.detach().clone()
     trainer.train_epoch(batches, 8, torch.Generator(), 2, 2)  # step 2: the skip path only
@@ -105,7 +106,45 @@ def test_regularizer_cost_knobs_every_k_steps_and_landmark_batch_size():
     trainer = SuperNetTrainer(net, SPOS(nb201, random.Random(0)), optimizer, scheduler, 5.0, regularizer, HeldOut(),
                               torch.Generator())
     batches = RandomBatches()
-    batches.num_batches = lambda batch_size: 4
+    batches.num_batches = lambda batch_size, drop_last=True: 4
     row = trainer.train_epoch(batches, 8, torch.Generator(), 1, 1)
     assert sizes == [4, 4]  # steps 2 and 4 only, on 4-image held-out batches
     assert row["landmark_lambda"] == 10.0 and row["landmark_penalty"] > 0  # softplus is never exactly zero
+
+
+class CountingSPOS(SPOS):
+    """SPOS that records each step's batch size and the learning rate it trained with."""
+
+    def __init__(self, optimizer):
+        super().__init__(nb201, random.Random(0))
+        self.optimizer, self.steps = optimizer, []
+
+    def backward(self, super_net, images, labels):
+        self.steps.append((len(labels), self.optimizer.param_groups[0]["lr"]))
+        return super().backward(super_net, images, labels)
+
+
+@pytest.mark.parametrize("lr_step,drop_last", [("step", True), ("epoch", False)])
+def test_lr_step_and_drop_last_shape_the_epoch(lr_step, drop_last):
+    """trainer.lr_step=epoch keeps one lr through an epoch (the authors' CosineAnnealingLR(T_max=epochs));
+    trainer.drop_last=false trains the last, partial batch too (their DataLoader): 20 images, batch 8: 2 or 3 steps."""
+    from lrnas.data import DeviceBatches
+
+    torch.manual_seed(0)
+    net = build_supernet("nb201", C=4, N=1)
+    batches = DeviceBatches(torch.randint(0, 255, (20, 32, 32, 3), dtype=torch.uint8).numpy(),
+                            torch.arange(20) % 10, device="cpu")
+    epochs, per_epoch = 2, batches.num_batches(8, drop_last)
+    cfg = OmegaConf.create({"lr": 0.1, "min_lr": 0.0, "momentum": 0.9, "weight_decay": 0.0, "nesterov": False})
+    optimizer, scheduler = build_optimizer(net, cfg, epochs * (1 if lr_step == "epoch" else per_epoch))
+    algorithm = CountingSPOS(optimizer)
+    trainer = SuperNetTrainer(net, algorithm, optimizer, scheduler, 5.0, lr_per_epoch=lr_step == "epoch",
+                              drop_last=drop_last)
+    for epoch in range(1, epochs + 1):
+        trainer.train_epoch(batches, 8, torch.Generator().manual_seed(epoch), epoch, epochs)
+    sizes, lrs = zip(*algorithm.steps, strict=True)
+    assert sizes == ((8, 8) * 2 if drop_last else (8, 8, 4) * 2)
+    if lr_step == "epoch":  # cosine over 2 epochs: 0.1 for the first, 0.05 for the second
+        assert lrs == pytest.approx((0.1,) * 3 + (0.05,) * 3)
+    else:  # cosine over 4 steps: 0.1, 0.0854, 0.05, 0.0146
+        assert lrs == pytest.approx([0.05 * (1 + math.cos(math.pi * step / 4)) for step in range(4)])

@@ -135,13 +135,32 @@ def test_valid_commands_pass_and_count_jobs(overrides, jobs, tmp):
 SWEEPS = {"smoke": 2, "table_nb201": 24, "table_nb101": 12, "ablation_landmarks": 15, "ablation_lambda": 12,
           "ablation_schedule": 15, "ablation_penalty": 9, "ablation_penalty_softplus": 12, "ablation_selection": 9,
           "ablation_pairs": 12, "table_nb201_cpu": 6, "table_nb101_cpu": 12,
-          "landmark_fidelity_plain_cpu": 2, "proxy_landmarks_plain_cpu": 3, "budget_nb201_cpu": 9, "budget_nb201": 6}
+          "landmark_fidelity_plain_cpu": 2, "proxy_landmarks_plain_cpu": 3, "budget_nb201_cpu": 9, "budget_nb201": 6,
+          "warm_start_nb201": 2}
 # Reads the landmark files its make target builds first; test_make_targets.py builds them and validates its 4 jobs.
 NEEDS_BUILT_LANDMARKS = {"landmark_fidelity_cpu", "proxy_landmarks_cpu"}
+# Starts every job from warm_start_nb201's run of its seed (trainer.init_from): 4 distances or 6 root counts x 3 sets
+# x 2 seeds.
+NEEDS_WARM_UP = {"ablation_distance": 24, "ablation_roots": 36}
 
 
 def test_every_sweep_file_is_listed():
-    assert sorted([*SWEEPS, *NEEDS_BUILT_LANDMARKS]) == sorted(p.stem for p in (CONFIG_DIR / "sweep").glob("*.yaml"))
+    assert sorted([*SWEEPS, *NEEDS_BUILT_LANDMARKS, *NEEDS_WARM_UP]) == sorted(
+        p.stem for p in (CONFIG_DIR / "sweep").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", NEEDS_WARM_UP)
+def test_every_job_of_a_warm_started_sweep_validates_once_its_warm_up_exists(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"trainer.init_from='outputs/sweeps/warm_start_nb201/seed0' is invalid"):
+        preflight(["-m", f"+sweep={name}"])
+    for seed in (0, 1):  # what warm_start_nb201 leaves: each seed's config and checkpoint
+        folder = tmp_path / f"outputs/sweeps/warm_start_nb201/seed{seed}"
+        folder.mkdir(parents=True)
+        OmegaConf.save(compose_config("+sweep=warm_start_nb201", "experiment=paper_nb201_spos", f"seed={seed}"),
+                       folder / "config.yaml", resolve=True)
+        (folder / "checkpoint.pt").touch()
+    assert preflight(["-m", f"+sweep={name}"]) == NEEDS_WARM_UP[name]
 
 
 @pytest.mark.parametrize("name", SWEEPS)
@@ -154,7 +173,7 @@ def test_a_sweep_files_params_yield_to_the_command_line():
     assert preflight(["-m", "+sweep=table_nb201", "seed=0"]) == 8  # seed=0,1,2 in the file
     with pytest.raises(ValueError, match=r"^\+sweep=table_nb201 is a sweep: add -m to run its jobs$"):
         preflight(["+sweep=table_nb201"])
-    with pytest.raises(ValueError, match=r"^sweep='tabel' is not an option; valid: ablation_lambda, "):
+    with pytest.raises(ValueError, match=r"^sweep='tabel' is not an option; valid: ablation_distance, ablation_lambda"):
         preflight(["-m", "+sweep=tabel"])
     with pytest.raises(ValueError, match=r"trainer.lr=-1 is invalid"):
         preflight(["-m", "+sweep=smoke", "trainer.lr=-1"])

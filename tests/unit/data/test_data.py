@@ -479,3 +479,13 @@ def test_split_halves_and_subsets_mix_classes_even_when_the_layout_is_class_sort
         assert len(set(labels[prefix].tolist())) == 10
     subset = random_subset(1000, 200, seed=4)
     assert len(set(subset.tolist())) == 200 and np.array_equal(subset, random_subset(1000, 200, seed=4))
+
+
+def test_a_null_split_seed_is_each_runs_seed():
+    """data.split_seed=null draws the weights / held-out split from the run's seed, as the authors' loader."""
+    from conftest import compose_config
+
+    from lrnas.data import split_seed
+
+    assert split_seed(compose_config("seed=3", "data.split_seed=null")) == 3
+    assert split_seed(compose_config("seed=3")) == 0

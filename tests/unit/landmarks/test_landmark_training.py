@@ -145,7 +145,7 @@ class WeightsHalf:
     def __len__(self):
         return 8
 
-    def num_batches(self, batch_size):
+    def num_batches(self, batch_size, drop_last=True):
         return 1
 
     def epoch_order(self, generator):
