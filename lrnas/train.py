@@ -113,7 +113,7 @@ def build_run(cfg: DictConfig, run_dir: Path, device: torch.device) -> Run:
     return Run(cfg=cfg, folder=RunFolder(run_dir), space=space, benchmark=benchmark, sample=sample,
                landmarks=landmarks, super_net=super_net, optimizer=optimizer, scheduler=scheduler, trainer=trainer,
                train_batches=train_batches, held_out=held_out, test_images=test_images, test_labels=test_labels,
-               generators=generators, archs_table=archs_table)
+               generators=generators, archs_table=archs_table, eval_pool=list(sample.archs))
 
 
 def train(cfg: DictConfig, run_dir: Path, overrides: list[str] = ()) -> dict:

@@ -137,6 +137,9 @@ def _check_relations(values: dict) -> None:
 
     algorithm = get_algorithm(values["algorithm"]["name"])
     algorithm.check_config(values)
+    if evaluation["pool"] == "alpha_refresh" and not algorithm.differentiable:
+        raise invalid("eval.pool", "alpha_refresh", f"fixed with algorithm={values['algorithm']['name']} (the "
+                      "authors' pool follows the alpha of a differentiable algorithm: gdas, pcdarts)")
     if algorithm.differentiable and space.RELAXED_OPS is None:
         sampling = ", ".join(sorted(name for name, known in ALGORITHMS.items() if not known.differentiable))
         raise invalid("algorithm", values["algorithm"]["name"], f"one of {sampling} with space={space_name} (it "

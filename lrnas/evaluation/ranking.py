@@ -12,8 +12,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..config_rules import Rule, integer, seed, text
+from ..config_rules import Rule, integer, one_of, seed, text
 from ..seeding import stream_seed
+from .alpha_pool import POOLS
 from .metrics import kendall_tau, ranking_metrics, sparse_kendall_tau, spearman_rho, tie_reason
 from .proxies import PROXIES
 
@@ -28,6 +29,7 @@ CONFIG_RULES = {  # eval.* (lrnas.config_rules); batch sizes below MIN_EVAL_BATC
     "proxies": Rule(f"a list of zero-cost proxies from {', '.join(PROXIES)}",
                     lambda v: isinstance(v, list) and all(name in PROXIES for name in v)),
     "proxy_recipe": text(),  # that it has a network is checked when eval.proxies asks for one (lrnas.validation)
+    "pool": one_of(POOLS),  # alpha_refresh needs a differentiable algorithm (lrnas.validation)
 }
 
 

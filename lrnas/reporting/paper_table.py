@@ -127,7 +127,9 @@ def to_markdown(summary: pd.DataFrame) -> str:
     """One table per space: method, n, the COLUMNS, the 95% interval of Kendall tau-b, the paired gain over the plain
     twin and the authors' pooled tau-b."""
     proxies = [proxy for proxy in PROXIES if f"{proxy}_kendall_tau_mean" in summary]  # runs with eval.proxies
-    headers = MARKDOWN_HEADERS + ["zero-cost proxies' τ-b"] * bool(proxies)
+    pooled_alpha = bool(summary.get("pool_kendall_tau_mean", pd.Series(dtype=float)).notna().any())  # alpha_refresh
+    headers = (MARKDOWN_HEADERS + ["τ-b on the authors' α pool"] * pooled_alpha
+               + ["zero-cost proxies' τ-b"] * bool(proxies))
     parts = []
     for space, rows in summary.groupby("space", sort=False, dropna=False):
         lines = [f"**{space}**", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
@@ -135,8 +137,9 @@ def to_markdown(summary: pd.DataFrame) -> str:
             cells = [cell(row, *column[1:]) for column in COLUMNS]
             free = [", ".join(f"{proxy} {row[f'{proxy}_kendall_tau_mean']:.3f}" for proxy in proxies
                               if not pd.isna(row[f"{proxy}_kendall_tau_mean"])) or "-"] * bool(proxies)
+            alpha = [cell(row, "pool_kendall_tau", None, 3)] * pooled_alpha
             lines.append("| " + " | ".join([row["method"], str(row["n"]), *cells[:2], ci_cell(row, "kendall_tau"),
-                                             gain_cell(row), pooled_cell(row), *cells[2:], *free]) + " |")
+                                             gain_cell(row), pooled_cell(row), *cells[2:], *alpha, *free]) + " |")
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
 

@@ -41,7 +41,7 @@ BOOKKEEPING = ("seed", "resume", "device", "data.cache_dir", "trainer.checkpoint
 
 METRIC_COLUMNS = ["epoch", "sample_size", "kendall_tau", "param_count_kendall_tau", "sparse_kendall_tau",
                   "param_count_sparse_kendall_tau", "spearman_rho", "param_count_spearman_rho", "landmark_kendall_tau",
-                  "mean_supernet_accuracy", "elapsed_s"]
+                  "mean_supernet_accuracy", "pool_kendall_tau", "elapsed_s"]
 # Each zero-cost proxy's Kendall tau-b on the run's sample (eval.proxies): a column only where some run has it.
 PROXY_COLUMNS = [f"{proxy}_kendall_tau" for proxy in PROXIES]
 # The search phase's choice (runs from before the search phase have none): its ground truth and percentile.
@@ -49,7 +49,7 @@ SEARCH_COLUMNS = ["ground_truth", "percentile"]
 # Averaged over seeds by `summarise`, each with its std and 95% confidence interval.
 SUMMARY_METRICS = ["kendall_tau", "param_count_kendall_tau", "sparse_kendall_tau", "param_count_sparse_kendall_tau",
                    "spearman_rho", "param_count_spearman_rho", "landmark_kendall_tau", "mean_supernet_accuracy",
-                   "searched_ground_truth", "elapsed_s"]
+                   "pool_kendall_tau", "searched_ground_truth", "elapsed_s"]
 
 
 @dataclass(frozen=True)

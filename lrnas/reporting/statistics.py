@@ -35,7 +35,7 @@ AUTHORS_MIN_RUN_ACCURACY = 15.0  # %: tool.py:210, a run below it "not trained"
 AUTHORS_MIN_POOLED_ACCURACY = 40.0  # %: analysis.py:57 threshold=0.4 on accuracies scaled to [0, 1] (tool.py:375)
 # Metrics bounded by [-1, 1], whose intervals go through Fisher's z.
 CORRELATIONS = ("kendall_tau", "param_count_kendall_tau", "sparse_kendall_tau", "param_count_sparse_kendall_tau",
-                "spearman_rho", "param_count_spearman_rho", "landmark_kendall_tau",
+                "spearman_rho", "param_count_spearman_rho", "landmark_kendall_tau", "pool_kendall_tau",
                 *(f"{proxy}_kendall_tau" for proxy in PROXIES))
 # Keys that name a run's landmarks and regularizer: two runs equal in every other key (and seed) are a pair.
 LANDMARK_KEYS = ("landmarks.", "regularizer.")

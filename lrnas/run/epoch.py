@@ -5,10 +5,13 @@ import logging
 import random
 import time
 
+import numpy as np
 import pandas as pd
 
 from ..data import to_float_normalized
-from ..evaluation.ranking import evaluate_ranking
+from ..evaluation.alpha_pool import alpha_favourites, rank_pool, refresh_pool
+from ..evaluation.metrics import ranking_metrics
+from ..evaluation.ranking import evaluate_ranking, supernet_accuracies
 from ..landmarks import save_landmarks
 from ..landmarks.refinement import as_landmarks, refine_landmarks, refinement_epochs
 from ..records import save_csv, save_json
@@ -54,7 +57,12 @@ def train_one_epoch(run: Run, epoch: int, progress: EpochProgress | None, stop: 
             run.landmark_scores += [{"epoch": epoch, "arch": lm.arch, "ground_truth": lm.accuracy, "supernet_acc": acc}
                                     for lm, acc in scored]
             save_csv(run.folder.landmark_scores, pd.DataFrame(run.landmark_scores))
+        if cfg.eval.pool == "alpha_refresh":
+            row.update(score_alpha_pool(run, epoch, result["supernet_accuracy"]))
         log.info("epoch %d: %s", epoch, describe_ranking(result["metrics"]))
+        if "pool_kendall_tau" in row:
+            log.info("epoch %d: the authors' alpha-refreshed pool (%d archs): Kendall tau %s", epoch, row["pool_size"],
+                     "undefined" if row["pool_kendall_tau"] is None else f"{row['pool_kendall_tau']:.3f}")
     log.info("epoch %d: %s", epoch, describe_training(row))
     refine = cfg.landmarks.get("refine")
     if run.regularizer and refine and epoch in refinement_epochs(cfg.trainer.epochs, refine.rounds):
@@ -67,6 +75,32 @@ def train_one_epoch(run: Run, epoch: int, progress: EpochProgress | None, stop: 
     run.epochs_done = epoch
     save_json(run.folder.metrics, metrics_document(run))
     run.save_checkpoint()
+
+
+def score_alpha_pool(run: Run, epoch: int, sample_accuracy) -> dict:
+    """eval.pool=alpha_refresh: in the alpha search, push alpha's 10 favourites into the authors' pool, score it (an
+    arch of the fixed sample keeps the accuracy it just got), rank it for the next refresh, and record it."""
+    cfg, algorithm = run.cfg, run.trainer.algorithm
+    pool = run.eval_pool
+    if algorithm.phase == "search":  # their pool changes only in the search loop (differentiable_policy.py:205-218)
+        favourites = alpha_favourites(algorithm.op_probabilities(), run.space,
+                                      random.Random(stream_seed(cfg.seed, "alpha_pool", epoch)))
+        known = set(run.benchmark.eval_pool)  # as theirs, only archs with ground truth enter (:211-212)
+        pool = refresh_pool(pool, [arch for arch in favourites if arch in known], len(run.sample.archs))
+    scores = dict(zip(run.sample.archs, sample_accuracy.tolist(), strict=True))
+    new = [arch for arch in pool if arch not in scores]
+    if new:
+        scores |= dict(zip(new, supernet_accuracies(run.super_net, [run.space.parse_arch(a) for a in new],
+                                                    run.test_images, run.test_labels, cfg.eval.batch_size).tolist(),
+                           strict=True))
+    accuracy = np.array([scores[arch] for arch in pool])
+    truth = run.benchmark.accuracies(pool, cfg.space.ground_truth)
+    run.eval_pool = rank_pool(pool, accuracy)
+    run.eval_pool_scores += [{"epoch": epoch, "arch": arch, "ground_truth": gt, "supernet_acc": acc}
+                             for arch, gt, acc in zip(pool, truth.tolist(), accuracy.tolist(), strict=True)]
+    save_csv(run.folder.eval_pool, pd.DataFrame(run.eval_pool_scores))
+    metrics = ranking_metrics(accuracy, truth, cfg.eval.top_k)
+    return {"pool_kendall_tau": metrics["kendall_tau"], "pool_size": len(pool)}
 
 
 def refine_round(epoch: int, run: Run, refine) -> list[dict]:

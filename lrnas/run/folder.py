@@ -27,11 +27,13 @@ class RunFolder:
     landmark_scores = property(lambda self: self.path / "landmark_scores.csv", doc="landmarks at each evaluation")
     oracle_queries = property(lambda self: self.path / "oracle_queries.csv", doc="refinement's ground-truth queries")
     search = property(lambda self: self.path / "search.csv", doc="the search phase's candidates")
+    eval_pool = property(lambda self: self.path / "eval_pool.csv", doc="eval.pool=alpha_refresh: the pool, scored")
     checkpoint = property(lambda self: self.path / "checkpoint.pt", doc="everything a resume needs")
     log = property(lambda self: self.path / "train.log", doc="Hydra's job log, named after the job (train)")
 
     # What a run leaves as results, without the checkpoint and the log (the log names this machine's folders).
-    RESULTS = ("config", "run_info", "metrics", "archs", "landmarks", "landmark_scores", "oracle_queries", "search")
+    RESULTS = ("config", "run_info", "metrics", "archs", "landmarks", "landmark_scores", "oracle_queries", "search",
+               "eval_pool")
 
     def is_finished(self) -> bool:
         """Whether the run trained and searched: only then does metrics.json hold ``final``."""

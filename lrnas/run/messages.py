@@ -82,6 +82,7 @@ def metrics_document(run: Run) -> dict:
 def summary_table(history: list[dict]) -> str:
     frame = pd.DataFrame([row for row in history if "kendall_tau" in row])
     columns = ["epoch", "train_loss", "train_accuracy", "kendall_tau", "param_count_kendall_tau", "sparse_kendall_tau",
-               "landmark_kendall_tau", "spearman_rho", *reported_top_k(frame), "landmark_lambda", "elapsed_s"]
+               "landmark_kendall_tau", "spearman_rho", *reported_top_k(frame), "pool_kendall_tau", "landmark_lambda",
+               "elapsed_s"]
     numbers = frame[[c for c in columns if c in frame]].apply(pd.to_numeric)  # None (a tied tau) -> NaN -> na_rep
     return numbers.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="undefined")

@@ -43,6 +43,8 @@ class Run:
     oracle_queries: list[dict] = field(default_factory=list)
     landmark_scores: list[dict] = field(default_factory=list)  # each evaluation's super-net accuracy of every landmark
     search: dict | None = None  # the search phase's report, once training is done
+    eval_pool: list[str] = field(default_factory=list)  # eval.pool=alpha_refresh: the authors' pool, best first
+    eval_pool_scores: list[dict] = field(default_factory=list)  # and its scores at each evaluation
     epochs_done: int = 0
     elapsed_s: float = 0.0
 
@@ -76,6 +78,8 @@ class Run:
             "history": self.history,
             "oracle_queries": self.oracle_queries,
             "landmark_scores": self.landmark_scores,
+            "eval_pool": self.eval_pool,
+            "eval_pool_scores": self.eval_pool_scores,
             "archs_table": self.archs_table.to_dict(orient="list"),
             "elapsed_s": self.elapsed_s,
         }
@@ -109,6 +113,8 @@ class Run:
             self.regularizer.set_landmarks(landmarks, [self.space.parse_arch(lm.arch) for lm in landmarks])
         self.history, self.oracle_queries = state["history"], state["oracle_queries"]
         self.landmark_scores = state.get("landmark_scores", [])  # checkpoints from before it was recorded
+        self.eval_pool = state.get("eval_pool", self.eval_pool)
+        self.eval_pool_scores = state.get("eval_pool_scores", [])
         self.archs_table = pd.DataFrame(state["archs_table"])
         self.elapsed_s = state["elapsed_s"]
         progress = state["epoch_progress"]

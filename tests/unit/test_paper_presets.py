@@ -72,6 +72,15 @@ def test_gdas_presets_are_the_authors_gdas_comparison_lengths():
         401, 435, 400)
 
 
+@pytest.mark.parametrize(("preset", "search_evaluations"), [("paper_nb201_gdas", [411, 421, 431, 441, 451]),
+                                                            ("paper_nb201_pcdarts", [401, 411, 421, 431])])
+def test_differentiable_presets_score_the_authors_alpha_pool_at_their_search_evaluations(preset, search_evaluations):
+    """save_every_epoch=10 in their search loop (0-based 410, 420, ... for GDAS), each refreshing the pool."""
+    cfg = compose_config(f"experiment={preset}")
+    assert cfg.eval.pool == "alpha_refresh"
+    assert [e for e in cfg.eval.at_epochs if e >= cfg.algorithm.arch_start_epoch] == search_evaluations
+
+
 @pytest.mark.parametrize("preset", ["paper_nb201_gdas_landmark", "paper_nb201_pcdarts_landmark"])
 def test_differentiable_landmark_presets_run_lambda_over_their_first_loop(preset):
     """Their cosine divides by args.epochs (410 GDAS, 400 PC-DARTS) although the run trains on through the α search."""

@@ -19,12 +19,13 @@ HISTORY_TAUS = {0: [0.0, 0.1], 1: [0.1, 0.2], 2: [0.2, 0.6]}  # seed -> tau at e
 
 def write_run(folder, seed, taus, algorithm="spos", regularizer="none", space="nb201", lam=10.0, num_landmarks=30,
               finished=True, log="", accuracy=None, final_scores=(20.0, 24.0, 22.0, 26.0), archs="abcd", epochs=None,
-              evaluated=None, epoch_s=60.0, eval_s=30.0, top_k=10):
+              evaluated=None, epoch_s=60.0, eval_s=30.0, top_k=10, pool_tau=None):
     """A run folder as `lrnas train` writes it: config.yaml, metrics.json with a history of evaluations, archs.csv
     (``final_scores``: the super-net accuracies of ``archs`` at the last evaluation; ``accuracy``: their mean as
     metrics.json records it, 30 + seed unless given; ``epochs``: trainer.epochs, when the test needs it; ``evaluated``:
     the epochs with an evaluation, taking the ``taus`` in order (default: 1, 2, ...), each epoch taking ``epoch_s``
-    seconds to train and each evaluation ``eval_s``; ``top_k``: eval.top_k, which names the top-K metrics)."""
+    seconds to train and each evaluation ``eval_s``; ``top_k``: eval.top_k, which names the top-K metrics;
+    ``pool_tau``: the tau on the authors' alpha pool, eval.pool=alpha_refresh)."""
     folder.mkdir(parents=True)
     algo = {"name": algorithm, **({"tau_max": 10.0} if algorithm == "gdas" else {})}  # a key only GDAS has
     cfg = {"seed": seed, "space": {"name": space, "ground_truth": "cifar10_test"}, "algorithm": algo,
@@ -39,7 +40,8 @@ def write_run(folder, seed, taus, algorithm="spos", regularizer="none", space="n
                 "mean_supernet_accuracy": 30.0 + seed if accuracy is None else accuracy,
                 f"top{top_k}_mean_ground_truth": 90.0 + seed, f"p_surpass_random_top{top_k}": 0.5,
                 "landmark_lambda": lam * (epoch - 1) if regularizer == "landmark" else None,
-                "landmark_violation_rate": 0.5 / epoch if regularizer == "landmark" else None}
+                "landmark_violation_rate": 0.5 / epoch if regularizer == "landmark" else None,
+                **({"pool_kendall_tau": pool_tau} if pool_tau is not None else {})}
                for epoch, tau in zip(evaluated or range(1, len(taus) + 1), taus, strict=True)]
     for number, row in enumerate(history, start=1):
         row.update(elapsed_s=row["epoch"] * epoch_s + number * eval_s, eval_s=eval_s)
@@ -101,6 +103,17 @@ def test_markdown_shows_mean_std_the_baseline_beside_each_rank_correlation_and_t
     assert "0.500 (0.600)" in nb101 and "| - |" in nb101  # one seed: no std, no interval
     # NB101's runs use the authors' top-5 (eval.top_k=5): their P>random and final perf are shown, not "-"
     assert nb101.rstrip(" |").endswith("| 0.500 | 90.00")
+
+
+def test_the_tau_on_the_authors_alpha_pool_stands_beside_the_fixed_samples(tmp_path):
+    for seed in (0, 1):
+        write_run(tmp_path / f"gdas/{seed}", seed, [0.3], algorithm="gdas", pool_tau=0.1 + 0.1 * seed)
+        write_run(tmp_path / f"spos/{seed}", seed, [0.3])
+    lines = to_markdown(paper_summary(collect_runs(tmp_path))).splitlines()
+    header = [cell.strip() for cell in lines[2].strip("|").split("|")]
+    column = header.index("τ-b on the authors' α pool")
+    gdas, spos = ([cell.strip() for cell in line.strip("|").split("|")] for line in lines[4:6])
+    assert (gdas[0], gdas[column], spos[column]) == ("gdas", "0.150 ± 0.071", "-")
 
 
 def test_latex_has_a_column_group_per_space_and_dashes_where_a_method_was_not_run(table_runs):
