@@ -92,7 +92,7 @@ mutation: ## mutation testing (mutmut; not CI) of landmarks/, evaluation/, train
 	$(BIN)/mutmut run --max-children 2 $(MUTANTS)
 	$(BIN)/mutmut results
 
-table-nb201: ## the paper's NB201 table: SPOS, FairNAS, PC-DARTS, GDAS x {no, 50} landmarks x 3 seeds (24 runs of hours each on a GPU; not timed here)
+table-nb201: ## the paper's NB201 table: SPOS, FairNAS x {no, 50} landmarks, PC-DARTS, GDAS x {no, 30} landmarks, x 3 seeds (24 runs of hours each on a GPU; not timed here; FairNAS + landmarks is lrnas's composition: docs/faithfulness.md)
 	$(call sweep,table_nb201)
 	$(call report,table-nb201,table_nb201)
 
@@ -100,7 +100,7 @@ table-nb201-cpu: ## CPU twin of table-nb201: SPOS x {no, 30} landmarks (experime
 	$(call sweep,table_nb201_cpu,budget_nb201_cpu/epochs40)
 	$(if $(DRY),,$(BIN)/lrnas report $(TABLE_NB201_CPU_RUNS) --out docs/results/table-nb201-cpu)
 
-table-nb101: ## the paper's NB101 table: SPOS, FairNAS x {no, 50} landmarks x 3 seeds (12 GPU runs; not timed here)
+table-nb101: ## the paper's NB101 table: SPOS, FairNAS x {no, 50} landmarks x 3 seeds (12 GPU runs; not timed here; FairNAS + landmarks is lrnas's composition: docs/faithfulness.md)
 	$(call sweep,table_nb101)
 	$(call report,table-nb101,table_nb101)
 
@@ -160,7 +160,7 @@ ablation-selection-cpu: ## CPU twin, experiment=cpu_ablation: random, fixed, ham
 	$(call sweep,ablation_selection,ablation_selection_cpu,$(CPU_ABLATION))
 	$(call report,ablation-selection-cpu,ablation_selection_cpu)
 
-ablation-pairs: ## NB201 SPOS with each pair procedure x 3 seeds (12 GPU runs)
+ablation-pairs: ## NB201 SPOS with each pair procedure x 3 seeds (12 GPU runs; all_pairs is lrnas's own: the authors' scripts only ran adjacent pairs)
 	$(call sweep,ablation_pairs)
 	$(call report,ablation-pairs,ablation_pairs)
 

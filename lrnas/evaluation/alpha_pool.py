@@ -3,7 +3,7 @@
 kcyu2014/nas-landmarkreg scores GDAS and PC-DARTS on a pool that starts as the uniform 200 and changes during the
 alpha search: after every evaluation the pool is ranked by super-net accuracy (search_space.py:139-152); at each
 evaluation of the search phase, 1,000 genotypes are drawn from Categorical(alpha) per edge (model_search.py:211-241)
-and the 10 most frequent are pushed in one by one (differentiable_policy.py:205-218, 268-317), each push popping the
+and the 10 most frequent are pushed in one by one (differentiable_policy.py:205-219, 268-317), each push popping the
 pool's right end, the super-net's worst-ranked arch or the arch pushed just before (search_space.py:129-137). So the
 pool's worst arch gives way to alpha's 10th pick, and alpha's picks already in the pool move to its end. lrnas
 reports the tau on that pool as ``pool_kendall_tau`` beside the tau on its fixed sample.

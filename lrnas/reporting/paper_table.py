@@ -144,6 +144,20 @@ def to_markdown(summary: pd.DataFrame) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+FAIRNAS_WITH_LANDMARKS = (
+    "FairNAS with landmarks is lrnas's composition, not the authors' procedure: their released fairnas procedure has "
+    "no landmark term (kcyu2014/nas-landmarkreg nasws/cnn/procedures/fairnas_procedure.py:9-79, selected at "
+    "cnn_general_search_policies.py:171-180; only spos_rankloss and darts_rankloss add one, :192-200) and no script "
+    "in their bash/ runs FairNAS. Here each strict-fair step sums the gradients of its paths (5 on NB201, 3 on NB101) "
+    "and adds one landmark term per step, so λ weighs against that sum.")
+
+
+def describe_methods(summary: pd.DataFrame) -> str:
+    """What a reader must know about a row's method that its label cannot say ("" when nothing)."""
+    composed = summary[(summary["algorithm"] == "fairnas") & summary["landmarks"].astype(bool)]
+    return FAIRNAS_WITH_LANDMARKS if len(composed) else ""
+
+
 def describe_statistics(summary: pd.DataFrame) -> str:
     """How the table's intervals, gains and pooled column are computed, and every run or row the authors' rules drop."""
     lines = ["τ-b 95% CI: Student's t on Fisher's z (atanh) of the per-seed values, mapped back with tanh, so it stays "

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .budget import budget_points, cheap_reference
 from .paper_table import (
+    describe_methods,
     describe_provenance,
     describe_sample,
     describe_statistics,
@@ -38,8 +39,9 @@ def write_report(runs: Runs, out: Path, command: str) -> list[Path]:
         plots, missing_plots = [], str(error)
     else:
         missing_plots = ""
+    methods = describe_methods(summary)
     lines = [f"# {out.name}", "", f"Made by `{command}`. {describe_provenance(runs)}", "", describe_sample(runs), "",
-             to_markdown(summary), describe_statistics(summary), ""]
+             to_markdown(summary), describe_statistics(summary), *(["", methods] if methods else []), ""]
     if points is not None:
         lines += [budget_markdown(*budget), ""]
     if runs.left_out:

@@ -82,10 +82,10 @@ def score_alpha_pool(run: Run, epoch: int, sample_accuracy) -> dict:
     arch of the fixed sample keeps the accuracy it just got), rank it for the next refresh, and record it."""
     cfg, algorithm = run.cfg, run.trainer.algorithm
     pool = run.eval_pool
-    if algorithm.phase == "search":  # their pool changes only in the search loop (differentiable_policy.py:205-218)
+    if algorithm.phase == "search":  # their pool changes only in the search loop (differentiable_policy.py:205-219)
         favourites = alpha_favourites(algorithm.op_probabilities(), run.space,
                                       random.Random(stream_seed(cfg.seed, "alpha_pool", epoch)))
-        known = set(run.benchmark.eval_pool)  # as theirs, only archs with ground truth enter (:211-212)
+        known = set(run.benchmark.eval_pool)  # as theirs, only archs of the table enter (:216-218, 285-294)
         pool = refresh_pool(pool, [arch for arch in favourites if arch in known], len(run.sample.archs))
     scores = dict(zip(run.sample.archs, sample_accuracy.tolist(), strict=True))
     new = [arch for arch in pool if arch not in scores]

@@ -8,7 +8,14 @@ from omegaconf import OmegaConf
 from scipy.stats import kendalltau
 
 from lrnas.reporting.budget import budget_points, cheap_reference
-from lrnas.reporting.paper_table import describe_statistics, method_labels, paper_summary, to_latex, to_markdown
+from lrnas.reporting.paper_table import (
+    describe_methods,
+    describe_statistics,
+    method_labels,
+    paper_summary,
+    to_latex,
+    to_markdown,
+)
 from lrnas.reporting.plots import ablation, labelled_history, method_styles, pyplot, scatter, tau_vs_epoch
 from lrnas.reporting.runs import collect_runs
 from lrnas.reporting.statistics import interval
@@ -114,6 +121,14 @@ def test_the_tau_on_the_authors_alpha_pool_stands_beside_the_fixed_samples(tmp_p
     column = header.index("τ-b on the authors' α pool")
     gdas, spos = ([cell.strip() for cell in line.strip("|").split("|")] for line in lines[4:6])
     assert (gdas[0], gdas[column], spos[column]) == ("gdas", "0.150 ± 0.071", "-")
+
+
+def test_a_fairnas_landmark_row_is_said_to_be_lrnas_composition(tmp_path, table_runs):
+    assert describe_methods(paper_summary(collect_runs(table_runs))) == ""  # SPOS and GDAS: the authors' procedures
+    for seed in (0, 1):
+        write_run(tmp_path / f"fairnas_lm/{seed}", seed, [0.3], algorithm="fairnas", regularizer="landmark")
+    note = describe_methods(paper_summary(collect_runs(tmp_path / "fairnas_lm")))
+    assert note.startswith("FairNAS with landmarks is lrnas's composition") and "fairnas_procedure.py:9-79" in note
 
 
 def test_latex_has_a_column_group_per_space_and_dashes_where_a_method_was_not_run(table_runs):
