@@ -179,7 +179,11 @@ IMPORTABLE = {"nb101": ("--tfrecord", "nb101_full.csv.gz"), "nds": ("--json", "d
               help="Where to write the table (gzip CSV when it ends in .gz).  [default: nb101_full.csv.gz for nb101, "
                    "darts_nds.csv.gz for nds]")
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
-def import_(benchmark: str, tfrecord: Path | None, json_path: Path | None, out: Path | None, force: bool) -> None:
+@click.option("--keep-none", is_flag=True,
+              help="nds: keep genotypes with a none input (a zero op), as the authors' darts_nds table does; "
+                   "without it they are skipped and counted.")
+def import_(benchmark: str, tfrecord: Path | None, json_path: Path | None, out: Path | None, force: bool,
+            keep_none: bool) -> None:
     """Convert BENCHMARK's official file into an lrnas ground-truth table (BENCHMARK: nb101 or nds).
 
     nb101 reads NAS-Bench-101's TFRecord without TensorFlow, checking every record's checksums, and writes one row per
@@ -188,11 +192,13 @@ def import_(benchmark: str, tfrecord: Path | None, json_path: Path | None, out: 
 
     nds reads the DARTS file of "On Network Design Spaces" (NDS) and writes one row per DARTS genotype: arch_str,
     cifar10_test (100 - final test error, mean over seeds, %), params_m, flops_m, repeats, epochs; cells outside
-    lrnas's DARTS space are skipped and counted. Use it with `lrnas train space=darts space.table=PATH`.
+    lrnas's DARTS space, and cells with a none input unless --keep-none, are skipped and counted per reason. Use it
+    with `lrnas train space=darts space.table=PATH`.
 
     \b
     lrnas bench import nb101 --tfrecord nasbench_only108.tfrecord   # writes nb101_full.csv.gz
     lrnas bench import nds --json nds_data/DARTS.json               # writes darts_nds.csv.gz
+    lrnas bench import nds --json nds_data/DARTS.json --keep-none   # every NDS genotype, as the authors' table
     """
     try:
         if benchmark not in IMPORTABLE:
@@ -204,6 +210,8 @@ def import_(benchmark: str, tfrecord: Path | None, json_path: Path | None, out: 
         stray = [option for option, value in given.items() if value is not None and option != needed]
         if stray:
             raise ValueError(f"{', '.join(stray)} is not an input of {benchmark}, which reads {needed}")
+        if keep_none and benchmark != "nds":
+            raise ValueError(f"--keep-none is an option of nds, not of {benchmark}")
         out = out if out is not None else Path(default_out)
         if benchmark == "nb101":
             from .spaces.nb101.importer import import_nb101  # imported here so `lrnas --help` stays fast
@@ -212,7 +220,7 @@ def import_(benchmark: str, tfrecord: Path | None, json_path: Path | None, out: 
         else:
             from .spaces.darts.importer import import_nds
 
-            summary = import_nds(json_path, out, force=force)
+            summary = import_nds(json_path, out, force=force, keep_none=keep_none)
     except (ValueError, OSError) as error:  # bad input (incl. corrupt files) and unreadable/unwritable paths
         if os.environ.get("LRNAS_DEBUG") == "1":
             traceback.print_exc()

@@ -38,6 +38,7 @@ from lrnas.spaces.darts.arch import (  # the encoding is the space's vocabulary
     parse_arch,
     sample_arch,
     to_nds_genotype,
+    uses_none,
 )
 from lrnas.spaces.darts.benchmark import load_darts_table
 

@@ -1,8 +1,9 @@
 """DARTS cell space (Liu et al., ICLR 2019): a normal and a reduction cell, each with two inputs and four nodes.
 
 Node i (2..5) sums two inputs, each an ``(op, source)`` pair: source is an earlier state (0 and 1 are the cell's
-inputs, the outputs of the two previous cells) and op one of the 7 DARTS ops (``none`` exists only in the
-relaxation). A cell's output concatenates nodes 2..5. An architecture is ``(normal, reduce)``, each a tuple of 8
+inputs, the outputs of the two previous cells) and op one of the 7 DARTS ops, or ``none`` (a zero input): NDS trained
+networks with it, so a table can hold such cells, but lrnas's samplers never draw it (DARTS derives none). A cell's
+output concatenates nodes 2..5. An architecture is ``(normal, reduce)``, each a tuple of 8
 pairs, node 2's two first; the two pairs of a node are kept sorted (their sum does not depend on the order), so
 equal networks have equal strings. The string form is DARTS's own ``Genotype`` notation, which DARTS's
 ``cnn/train.py`` trains as it is (and NDS's JSON form, ``from_nds_genotype``).
@@ -27,10 +28,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# DARTS's PRIMITIVES (quark0/darts cnn/genotypes.py:5-14) in its order; the discrete cells never use "none".
+# DARTS's PRIMITIVES (quark0/darts cnn/genotypes.py:5-14) in its order. OPS, what samplers and mutations draw, leave
+# "none" out; a parsed cell may hold it (NDS's networks do: ``lrnas bench import nds --keep-none``).
 RELAXED_OPS = ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
                "dil_conv_3x3", "dil_conv_5x5")
 OPS = RELAXED_OPS[1:]
+NONE = "none"
 CELL_TYPES = ("normal", "reduce")
 NODES = (2, 3, 4, 5)
 CONCAT = list(NODES)  # every DARTS cell concatenates all intermediate nodes (genotypes.py: concat=[2, 3, 4, 5])
@@ -134,10 +137,9 @@ def _check_cell(pairs, cell: str, shown: str) -> Cell:
         if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
             raise InvalidArch(f"{shown}: {cell} pair {position} is {pair!r}, not an (op, input) pair")
         op, source = pair
-        if op not in OPS:
-            hint = " (none exists only in the relaxation)" if op == "none" else ""
-            raise InvalidArch(f"{shown}: {cell} pair {position} has unknown op {op!r}{hint}; valid ops are "
-                              f"{', '.join(OPS)}")
+        if op not in RELAXED_OPS:
+            raise InvalidArch(f"{shown}: {cell} pair {position} has unknown op {op!r}; valid ops are "
+                              f"{', '.join(RELAXED_OPS)}")
         if not (isinstance(source, int) and not isinstance(source, bool) and 0 <= source < node):
             raise InvalidArch(f"{shown}: {cell} pair {position} reads state {source!r}; node {node} can read states "
                               f"0..{node - 1}")
@@ -149,6 +151,11 @@ def _canonical(pairs: Sequence[Pair]) -> Cell:
     """Each node's two pairs in (source, op) order: the node sums them, so the order carries no meaning."""
     return tuple(pair for i in range(0, PAIRS_PER_CELL, 2)
                  for pair in sorted(pairs[i:i + 2], key=lambda p: (p[1], p[0])))
+
+
+def uses_none(arch: Arch) -> bool:
+    """Whether a cell of ``arch`` has a ``none`` input (a zero op, as in some NDS networks)."""
+    return any(op == NONE for cell in arch for op, _ in cell)
 
 
 def check_arch(arch) -> Arch:

@@ -100,6 +100,10 @@ def _entries(data, path: Path) -> list[tuple[str, object]]:
     return entries
 
 
+# The skip reason of a cell with a none input, when the import does not keep them.
+NONE_SKIPPED = "op 'none'"
+
+
 def outside_space(genotype) -> str | None:
     """Why a well-formed NDS genotype is not in lrnas's DARTS space (another op, node count or concat), or None when
     it is malformed instead (or in the space): only a genotype of another cell space is skipped, not a broken one."""
@@ -110,7 +114,7 @@ def outside_space(genotype) -> str | None:
     pairs = [pair for c in cells for pair in genotype[c]]
     if not all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) and isinstance(p[1], int) for p in pairs):
         return None
-    unknown = sorted({op for op, _ in pairs} - set(darts.OPS))
+    unknown = sorted({op for op, _ in pairs} - set(darts.RELAXED_OPS))
     if unknown:
         return f"op {', '.join(map(repr, unknown))}"
     for cell in cells:
@@ -125,9 +129,9 @@ def _bad(path: Path, where: str, what: str) -> NDSImportError:
     return NDSImportError(f"{path}: {where} {what}")
 
 
-def _run(entry, where: str, path: Path):
+def _run(entry, where: str, path: Path, keep_none: bool):
     """``(arch or skip reason, setup, params, flops, epochs, accuracy, seed)`` of one entry; NDSImportError names what
-    is malformed."""
+    is malformed. A cell with a ``none`` input is skipped unless ``keep_none``."""
     if not isinstance(entry, dict):
         raise _bad(path, where, f"is a JSON {type(entry).__name__}, not an object with net, test_ep_top1, ...")
     missing = [key for key in REQUIRED if key not in entry]
@@ -165,19 +169,22 @@ def _run(entry, where: str, path: Path):
         if reason is None:
             raise _bad(path, where, f"has a malformed genotype: {err}") from None
         arch = reason  # a str: the entry is skipped for this reason
+    if not keep_none and not isinstance(arch, str) and darts.uses_none(arch):
+        arch = NONE_SKIPPED
     setup = json.dumps({"net": {k: v for k, v in net.items() if k != "genotype"}, "optim": optim,
                         "params": entry["params"]}, sort_keys=True)
     return arch, setup, float(entry["params"]), float(entry["flops"]), epochs, 100.0 - error, seed
 
 
-def build_table(path: Path) -> tuple[pd.DataFrame, str]:
-    """The table (one row per genotype, in order of first appearance) and what was read, as one paragraph."""
+def build_table(path: Path, keep_none: bool = False) -> tuple[pd.DataFrame, str]:
+    """The table (one row per genotype, in order of first appearance) and what was read, as one paragraph; cells with
+    a ``none`` input are kept only with ``keep_none``."""
     entries = _entries(_load(path), path)
     genotypes: dict[darts.Arch, Genotype] = {}
     outside: Counter[str] = Counter()
     other_setup = duplicates = 0
     for where, entry in entries:
-        arch, setup, params, flops, epochs, accuracy, seed = _run(entry, where, path)
+        arch, setup, params, flops, epochs, accuracy, seed = _run(entry, where, path, keep_none)
         if isinstance(arch, str):
             outside[arch] += 1
             continue
@@ -218,9 +225,12 @@ def _summary(path: Path, read: int, table: pd.DataFrame, outside: Counter[str], 
     averaged = (f"{len(repeated):,} of them trained {times} times with different seeds, their final accuracies "
                 "averaged" if len(repeated) else "each trained once")
     skipped = []
+    with_none = outside.pop(NONE_SKIPPED, 0)
+    if with_none:
+        skipped.append(f"{with_none:,} with a none input (NDS trained them; keep them with --keep-none)")
     if outside:
         skipped.append(f"{sum(outside.values()):,} outside lrnas's DARTS space, which has the ops "
-                       f"{', '.join(darts.OPS)} and concatenates nodes {darts.CONCAT} ({_reasons(outside)})")
+                       f"{', '.join(darts.RELAXED_OPS)} and concatenates nodes {darts.CONCAT} ({_reasons(outside)})")
     if other_setup:
         skipped.append(f"{other_setup:,} repeating an earlier entry's genotype with another network or training "
                        "setup (depth, width, optim or params), so not a repeat")
@@ -235,7 +245,8 @@ def _summary(path: Path, read: int, table: pd.DataFrame, outside: Counter[str], 
             f"{acc.min():.2f}-{acc.max():.2f}% (median {acc.median():.2f}%).")
 
 
-def import_nds(json_path: str | os.PathLike, out: str | os.PathLike = DEFAULT_OUT, force: bool = False) -> str:
+def import_nds(json_path: str | os.PathLike, out: str | os.PathLike = DEFAULT_OUT, force: bool = False,
+               keep_none: bool = False) -> str:
     """Convert NDS's ``json_path`` (DARTS.json, or .json.gz) into the table at ``out`` (gzip CSV when it ends in .gz)
     and return a one-paragraph summary ending in where it was written.
 
@@ -245,6 +256,6 @@ def import_nds(json_path: str | os.PathLike, out: str | os.PathLike = DEFAULT_OU
     path, out = Path(json_path), Path(out)
     check_paths(path, out, force, NDSImportError, "the DARTS.json file",
                 f"NDS's DARTS.json is in {OFFICIAL_URL} (nds_data/DARTS.json)", DEFAULT_OUT)
-    table, summary = build_table(path)
+    table, summary = build_table(path, keep_none)
     write_table(table, out)
     return f"{summary} Wrote {out}."

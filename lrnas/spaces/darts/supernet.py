@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from lrnas.spaces.channel_shuffle import shuffle_index
-from lrnas.spaces.darts.arch import CELL_EDGES, CELL_TYPES, NODES, OPS, RELAXED_OPS, Arch, check_arch
+from lrnas.spaces.darts.arch import CELL_EDGES, CELL_TYPES, NODES, NONE, OPS, RELAXED_OPS, Arch, check_arch
 
 STEM_MULTIPLIER = 3  # model_search.py Network: stem_multiplier=3
 EDGE = {edge: e for e, edge in enumerate(CELL_EDGES)}  # (node, source) -> the cell's edge index
@@ -80,8 +80,21 @@ class FactorizedReduce(nn.Module):
         return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
 
 
+class Zero(nn.Module):
+    """operations.py Zero: the ``none`` op, zeros at the op's output resolution."""
+
+    def __init__(self, stride: int):
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :, :: self.stride, :: self.stride].mul(0.0)
+
+
 def make_op(op: str, c: int, stride: int, search: bool = True) -> nn.Module:
     """One DARTS op at width ``c`` (operations.py OPS); the search network's pools are followed by BN (MixedOp)."""
+    if op == NONE:
+        return Zero(stride)
     if op in ("max_pool_3x3", "avg_pool_3x3"):
         pool = (nn.MaxPool2d(3, stride, padding=1) if op == "max_pool_3x3"
                 else nn.AvgPool2d(3, stride, padding=1, count_include_pad=False))
@@ -96,7 +109,7 @@ def make_op(op: str, c: int, stride: int, search: bool = True) -> nn.Module:
         return _dil_conv(c, 3, stride, 2, 2, search)
     if op == "dil_conv_5x5":
         return _dil_conv(c, 5, stride, 4, 2, search)
-    raise ValueError(f"unknown DARTS op {op!r}; valid: {', '.join(OPS)}")
+    raise ValueError(f"unknown DARTS op {op!r}; valid: {', '.join(RELAXED_OPS)}")
 
 
 class SearchCell(nn.Module):
@@ -147,8 +160,11 @@ class SearchCell(nn.Module):
             for source in edges:
                 e = EDGE[node, source]
                 x = states[source]
-                ops = [self.edges[e][op](self._ops_input(x)) for op, s in pairs if s == source]
-                y = self._finish_edge(e, x, sum(ops[1:], ops[0]) if ops else None)
+                ops = [self.edges[e][op](self._ops_input(x)) for op, s in pairs if s == source and op != NONE]
+                mixed = sum(ops[1:], ops[0]) if ops else None
+                if mixed is None and self.partial == 1:  # only none on this edge: a zero input
+                    mixed = self._run_op(e, RELAXED_OPS.index(NONE), x)
+                y = self._finish_edge(e, x, mixed)
                 total = y if total is None else total + y
             states.append(total)
         return torch.cat(states[2:], dim=1)
@@ -192,7 +208,7 @@ class SearchCell(nn.Module):
         read = self._inputs_read(cell)
         preprocess = [module for i, module in enumerate((self.preprocess0, self.preprocess1)) if i in read]
         return preprocess + [self.edges[EDGE[NODES[i // 2], source]][op]
-                             for i, (op, source) in enumerate(cell)]
+                             for i, (op, source) in enumerate(cell) if op != NONE]
 
 
 class DARTSSuperNet(nn.Module):

@@ -48,7 +48,7 @@ def test_genotype_notation_round_trips_and_is_canonical():
 
 @pytest.mark.parametrize("text, reason", [
     ("Genotype(normal=[('sep_conv_3x3', 0)])", "needs exactly the fields"),
-    (darts.EXAMPLE.replace("('max_pool_3x3', 0)", "('none', 0)", 1), "none exists only in the relaxation"),
+    (darts.EXAMPLE.replace("('max_pool_3x3', 0)", "('conv_7x1', 0)", 1), "unknown op 'conv_7x1'; valid ops are none, "),
     (darts.EXAMPLE.replace("('dil_conv_3x3', 2)", "('dil_conv_3x3', 5)"), "reads state 5; node 5 can read states 0..4"),
     (darts.EXAMPLE.replace("reduce_concat=[2, 3, 4, 5]", "reduce_concat=[4, 5]"), "concatenates nodes"),
     ("Genotype(normal=[", "syntax error"),

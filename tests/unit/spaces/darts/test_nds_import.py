@@ -107,9 +107,31 @@ def test_import_round_trips_every_genotype(official, entries, archs, tmp_path):
     assert table["epochs"].tolist() == [EPOCHS] * 5
     assert summary.startswith(f"read 7 entries of {official}: 5 unique genotypes, 1 of them trained 2 times with "
                               "different seeds")
-    assert "1 outside lrnas's DARTS space" in summary and "1 use op 'none'" in summary
+    assert "skipped 1 with a none input (NDS trained them; keep them with --keep-none)" in summary
+    assert "outside lrnas's DARTS space" not in summary
     assert "after 4 epochs: 90.00-95.87%" in summary and summary.endswith(f"Wrote {out}.")
     assert "\n" not in summary
+
+
+def test_keep_none_keeps_the_cells_with_a_none_input_and_lrnas_trains_them(official, entries, tmp_path):
+    """--keep-none: every NDS genotype, as the authors' darts_nds table; the super-net and the stand-alone network run
+    a none input as zeros (DARTS's Zero op)."""
+    import torch
+
+    from lrnas.spaces.darts.network import DARTSNetwork
+    from lrnas.spaces.darts.supernet import DARTSSuperNet
+
+    out = tmp_path / "all.csv"
+    summary = import_nds(official, out, keep_none=True)
+    table = _read(out)
+    assert len(table) == 6 and "with a none input" not in summary
+    none_arch = darts.parse_arch(table["arch_str"].iloc[-1])
+    assert darts.uses_none(none_arch) and darts.from_nds_genotype(entries[-1]["net"]["genotype"]) == none_arch
+    net = DARTSSuperNet(C=4, N=1)
+    assert net(torch.randn(2, 3, 32, 32), none_arch).shape == (2, 10)
+    without = net.path_parameters(darts.parse_arch(table["arch_str"].iloc[0]))  # the same cell, max_pool where none is
+    assert len(net.path_parameters(none_arch)) <= len(without)
+    assert DARTSNetwork(none_arch, C=4, layers=5, auxiliary=False)(torch.randn(2, 3, 32, 32)).shape == (2, 10)
 
 
 def test_lrnas_loads_the_table(official, archs, tmp_path):
