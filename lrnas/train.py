@@ -51,7 +51,7 @@ from .run.messages import metrics_document, summary_table
 from .run.state import Run
 from .run.warm_start import warm_start_state
 from .seeding import seed_everything, stream_seed
-from .spaces import build_supernet, get_space, load_benchmark
+from .spaces import build_supernet, get_space, load_benchmark, training_space
 from .training import SuperNetTrainer, build_optimizer
 from .validation import validate_config
 
@@ -93,7 +93,8 @@ def build_run(cfg: DictConfig, run_dir: Path, device: torch.device) -> Run:
     # order unchanged and the search never replays the training paths.
     generators = {name: torch.Generator(device=device).manual_seed(stream_seed(cfg.seed, name))
                   for name in ("data_order", "held_out_order", "arch_order", "algorithm_device")}
-    algorithm = build_algorithm(cfg.algorithm, space, random.Random(stream_seed(cfg.seed, "algorithm")), device,
+    sampled = training_space(space, cfg.space, benchmark)  # space.sample_from_table: the table's archs only
+    algorithm = build_algorithm(cfg.algorithm, sampled, random.Random(stream_seed(cfg.seed, "algorithm")), device,
                                 generators["algorithm_device"])
     lr_per_epoch = cfg.trainer.lr_step == "epoch"  # the authors' CosineAnnealingLR: T_max = epochs, one step each
     steps_per_epoch = 1 if lr_per_epoch else train_batches.num_batches(cfg.trainer.batch_size, cfg.trainer.drop_last)

@@ -69,6 +69,28 @@ def import_dotted(kind: str, name: str, valid: str) -> ModuleType:
                          ) from None
 
 
+class TableSampled:
+    """``space`` whose ``sample_arch`` draws uniformly from a table's archs (``space.sample_from_table``: the authors'
+    darts_nds SPOS trains only the NDS networks); every other name is the space's."""
+
+    def __init__(self, space: ModuleType, archs: list):
+        self.space, self.archs = space, archs
+
+    def __getattr__(self, name: str):
+        return getattr(self.space, name)
+
+    def sample_arch(self, rng):
+        return self.archs[rng.randrange(len(self.archs))]
+
+
+def training_space(space: ModuleType, space_cfg, benchmark):
+    """The space the algorithm samples paths from: ``space``, or with ``space.sample_from_table`` (a key of the
+    spaces whose table is a subset of them) uniform over ``benchmark``'s archs."""
+    if not space_cfg.get("sample_from_table"):
+        return space
+    return TableSampled(space, [space.parse_arch(arch) for arch in benchmark.archs])
+
+
 def resolve(target: str):
     """The object a ``"package.module:attribute"`` string names (a space's ``SUPERNET``)."""
     module, _, attribute = target.partition(":")

@@ -16,7 +16,8 @@ def test_the_paper_presets_exist():
 @pytest.mark.parametrize("preset", PAPER_PRESETS)
 def test_every_paper_preset_uses_the_authors_bn_and_zeroed_gradients(preset):
     cfg = compose_config(f"experiment={preset}")
-    assert cfg.space.supernet.bn_affine is True  # --wsbn_affine default True
+    # --wsbn_affine default True; their darts_nds runs set bn_affine=False, lrnas's DARTS super-net has no affine BN
+    assert cfg.space.supernet.get("bn_affine", False) is (cfg.space.name != "darts")
     assert cfg.trainer.set_grads_to_none is False  # their PyTorch 1.6 zero_grad() zeroed
     assert cfg.trainer.grad_clip == 5.0 and cfg.trainer.momentum == 0.9 and cfg.trainer.nesterov is False
     assert (cfg.eval.num_archs, cfg.eval.num_test_images, cfg.eval.batch_size) == (200, 10000, 256)
@@ -53,6 +54,19 @@ def test_nb101_spos_presets_are_the_authors_spos_run():
     assert (trainer.epochs, trainer.batch_size, trainer.lr, trainer.weight_decay) == (200, 128, 0.025, 1e-4)
     assert cfg.eval.top_k == 5  # analysis.py:82
     assert (cfg.landmarks.num_landmarks, cfg.regularizer.warmup_epochs) == (50, 100)
+
+
+def test_darts_presets_are_the_authors_darts_nds_spos_run():
+    """validate-landmarkloss.sh's darts_nds branch (:116-133): 12 slot-sharing cells at C=36 training the NDS
+    networks only, batch 128, lr 0.05, 400 epochs, λ after a 100-epoch warm-up; P>random over the top 5."""
+    cfg = compose_config("experiment=paper_darts_spos_landmark")
+    space = cfg.space
+    assert (space.name, space.channels, space.supernet.layers, space.supernet.cell_type) == ("darts", 36, 12,
+                                                                                             "per_slot")
+    assert space.sample_from_table is True
+    assert (cfg.trainer.epochs, cfg.trainer.batch_size, cfg.trainer.lr, cfg.trainer.weight_decay) == (
+        400, 128, 0.05, 5e-4)
+    assert (cfg.landmarks.num_landmarks, cfg.regularizer.warmup_epochs, cfg.eval.top_k) == (50, 100, 5)
 
 
 def test_free_runs_keep_lrnas_defaults():

@@ -7,7 +7,7 @@ a space (the list is in lrnas/spaces/__init__.py)."""
 from __future__ import annotations
 
 from lrnas.benchmarks.table import TABLE_RULE
-from lrnas.config_rules import integer, invalid
+from lrnas.config_rules import flag, integer, invalid, one_of, optional
 from lrnas.spaces.darts.arch import (  # the encoding is the space's vocabulary
     CELL_EDGES,
     CELL_TYPES,
@@ -41,6 +41,7 @@ from lrnas.spaces.darts.arch import (  # the encoding is the space's vocabulary
     uses_none,
 )
 from lrnas.spaces.darts.benchmark import load_darts_table
+from lrnas.spaces.darts.supernet import CELL_SHARING
 
 SUPERNET = "lrnas.spaces.darts.supernet:DARTSSuperNet"
 one_edit = edit_distance = None  # no landmarks=hamming walk defined here
@@ -56,13 +57,17 @@ def load_benchmark(table: str | None):
 
 
 # space.* beyond lrnas.spaces.SPACE_RULES (lrnas.config_rules)
-CONFIG_RULES = {"table": TABLE_RULE, "supernet.partial_channels": integer(1)}
+CONFIG_RULES = {"table": TABLE_RULE, "sample_from_table": flag(), "supernet.partial_channels": integer(1),
+                "supernet.cell_type": one_of(CELL_SHARING), "supernet.layers": optional(integer(2))}
 
 
 def check_config(values: dict) -> None:
     """FactorizedReduce halves a width, and only PC-DARTS mixes partial channels (at its own K)."""
     space, algorithm = values["space"], values["algorithm"]
     partial = space["supernet"]["partial_channels"]
+    if space["supernet"]["cell_type"] == "per_slot" and algorithm["name"] in ("gdas", "pcdarts"):
+        raise invalid("space.supernet.cell_type", "per_slot", f"per_edge with algorithm={algorithm['name']} (the "
+                      "authors' slot-sharing cell serves their SPOS runs; it has no relaxation)")
     if algorithm["name"] == "pcdarts" and partial != algorithm["partial_channels"]:
         raise invalid("space.supernet.partial_channels", partial,
                       f"{algorithm['partial_channels']} (algorithm.partial_channels, which it follows unless "

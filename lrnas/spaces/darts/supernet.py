@@ -9,6 +9,11 @@ followed by BN as in model_search.py MixedOp); as elsewhere in lrnas, BN keeps n
 - ``forward(x, arch)``: the single path of a genotype: each node sums its two ops, the cell concatenates nodes 2..5.
 - ``forward_mixed(x, op_weights, ...)``: the relaxation of PC-DARTS and GDAS over ``RELAXED_EDGES`` x
   ``RELAXED_OPS`` (``none`` included), on the same modules.
+- ``cell_type="per_slot"``: the authors' darts_nds SPOS cell (kcyu2014/nas-landmarkreg nasws/cnn/search_space/
+  darts/cell.py:11-84, ``DartsSpaceCellSearch``, their default ``op_on_node``): one op set per genotype slot (a node's
+  first or second input, 8 per cell) whatever state it reads, plus stride-2 sets for the reduction cell's slots
+  that read the cell inputs (operations.py:71-107). A slot is a position in lrnas's canonical pair order. Sampling
+  algorithms only (it has no relaxation).
 - ``partial_channels=K`` builds PC-DARTS's cells (Xu et al. 2020; yuhuixu1993/PC-DARTS model_search.py MixedOp,
   k = 4): every op works on the first C/K channels of its edge, the rest pass by (max-pooled on a reduction edge),
   then the channels are shuffled in K groups. ``forward(x, arch)`` is then the one-hot forward through those cells:
@@ -26,9 +31,20 @@ import torch
 from torch import nn
 
 from lrnas.spaces.channel_shuffle import shuffle_index
-from lrnas.spaces.darts.arch import CELL_EDGES, CELL_TYPES, NODES, NONE, OPS, RELAXED_OPS, Arch, check_arch
+from lrnas.spaces.darts.arch import (
+    CELL_EDGES,
+    CELL_TYPES,
+    NODES,
+    NONE,
+    OPS,
+    PAIRS_PER_CELL,
+    RELAXED_OPS,
+    Arch,
+    check_arch,
+)
 
 STEM_MULTIPLIER = 3  # model_search.py Network: stem_multiplier=3
+CELL_SHARING = ("per_edge", "per_slot")  # space.supernet.cell_type
 EDGE = {edge: e for e, edge in enumerate(CELL_EDGES)}  # (node, source) -> the cell's edge index
 
 
@@ -116,21 +132,36 @@ class SearchCell(nn.Module):
     """One DARTS cell with every op on every edge; ``kind`` says which genotype cell (normal/reduce) it runs."""
 
     def __init__(self, c_prev_prev: int, c_prev: int, c: int, reduction: bool, reduction_prev: bool,
-                 partial_channels: int = 1):
+                 partial_channels: int = 1, cell_type: str = "per_edge"):
         super().__init__()
         self.kind = CELL_TYPES[int(reduction)]
+        self.cell_type = cell_type
         self.preprocess0 = FactorizedReduce(c_prev_prev, c) if reduction_prev else relu_conv_bn(c_prev_prev, c)
         self.preprocess1 = relu_conv_bn(c_prev, c)
         self.partial = partial_channels
         self.part = c // partial_channels
         strides = [2 if reduction and source < 2 else 1 for _, source in CELL_EDGES]
-        self.edges = nn.ModuleList(nn.ModuleDict({op: make_op(op, self.part, stride) for op in OPS})
-                                   for stride in strides)
         self.strides = strides
+        if cell_type == "per_slot":  # the authors' DartsSpaceCellSearch: ops per slot, stride-2 copies to reduce
+            self.slots = nn.ModuleList(self._op_set(c, 1) for _ in range(PAIRS_PER_CELL))
+            self.reduce_slots = nn.ModuleList(self._op_set(c, 2) for _ in range(PAIRS_PER_CELL)) if reduction else None
+        else:
+            self.edges = nn.ModuleList(self._op_set(self.part, stride) for stride in strides)
         if partial_channels > 1:
             # PC-DARTS MixedOp: the channels the ops do not see bypass them, max-pooled where the edge has stride 2.
             self.bypass = nn.MaxPool2d(2, 2)
             self.register_buffer("shuffle", shuffle_index(c, partial_channels), persistent=False)
+
+    @staticmethod
+    def _op_set(c: int, stride: int) -> nn.ModuleDict:
+        return nn.ModuleDict({op: make_op(op, c, stride) for op in OPS})
+
+    def _slot_op(self, position: int, op: str, source: int) -> nn.Module:
+        """The module slot ``position`` runs for ``(op, source)`` in a per-slot cell."""
+        if op == NONE:
+            return Zero(2 if self.reduce_slots is not None and source < 2 else 1)
+        slots = self.reduce_slots if self.reduce_slots is not None and source < 2 else self.slots
+        return slots[position][op]
 
     def _states(self, s0: torch.Tensor, s1: torch.Tensor) -> list[torch.Tensor]:
         return [self.preprocess0(s0), self.preprocess1(s1)]
@@ -152,6 +183,11 @@ class SearchCell(nn.Module):
         """The genotype cell ``cell`` (8 (op, source) pairs); pairs sharing a source sum on that edge."""
         read = self._inputs_read(cell)
         states = [self.preprocess0(s0) if 0 in read else None, self.preprocess1(s1) if 1 in read else None]
+        if self.cell_type == "per_slot":
+            for i in range(len(NODES)):
+                (op_a, a), (op_b, b) = cell[2 * i: 2 * i + 2]
+                states.append(self._slot_op(2 * i, op_a, a)(states[a]) + self._slot_op(2 * i + 1, op_b, b)(states[b]))
+            return torch.cat(states[2:], dim=1)
         for i, node in enumerate(NODES):
             pairs = cell[2 * i: 2 * i + 2]
             total = None
@@ -175,6 +211,8 @@ class SearchCell(nn.Module):
         ``op_weights[e, k] * op_k(x)`` for ``k = selected[e]`` (GDAS's DARTS cell, D-X-Y/AutoDL-Projects
         lib/models/cell_searchs/search_cells.py ``MixedOp.forward_gdas``; alpha's other entries get their gradient
         through the softmax); scaled by ``edge_weights[e]`` if given (PC-DARTS's edge normalisation)."""
+        if self.cell_type == "per_slot":
+            raise ValueError("space.supernet.cell_type=per_slot has no relaxation; use per_edge with gdas or pcdarts")
         states = self._states(s0, s1)
         for node in NODES:
             total = None
@@ -207,22 +245,27 @@ class SearchCell(nn.Module):
         """The modules ``forward(..., cell)`` runs."""
         read = self._inputs_read(cell)
         preprocess = [module for i, module in enumerate((self.preprocess0, self.preprocess1)) if i in read]
+        if self.cell_type == "per_slot":
+            return preprocess + [self._slot_op(i, op, source) for i, (op, source) in enumerate(cell)]
         return preprocess + [self.edges[EDGE[NODES[i // 2], source]][op]
                              for i, (op, source) in enumerate(cell) if op != NONE]
 
 
 class DARTSSuperNet(nn.Module):
     """Super-net over the DARTS space: C is the first cells' width, N the normal cells per stage (DARTS: C=16, N=2,
-    8 cells). ``amp=True`` runs forwards under bf16 autocast."""
+    8 cells); ``layers`` replaces 3N + 2 (the authors' darts_nds SPOS: 12). ``amp=True`` runs forwards under bf16
+    autocast."""
 
     def __init__(self, C: int = 16, N: int = 2, num_classes: int = 10, channels_last: bool | None = None,
-                 amp: bool = False, partial_channels: int = 1):
+                 amp: bool = False, partial_channels: int = 1, cell_type: str = "per_edge", layers: int | None = None):
         super().__init__()
+        if cell_type not in CELL_SHARING:
+            raise ValueError(f"cell_type={cell_type!r}; valid: {', '.join(CELL_SHARING)}")
         if C % (2 * partial_channels):
             raise ValueError(f"the DARTS super-net needs C divisible by 2 x partial_channels={partial_channels} "
                              f"(FactorizedReduce halves the ops' width), got C={C}")
         self.amp, self.partial_channels = amp, partial_channels
-        layers = 3 * N + 2
+        layers = layers or 3 * N + 2  # the authors' darts_nds SPOS: 12 cells, which no N gives
         c_stem = STEM_MULTIPLIER * C
         self.stem = nn.Sequential(nn.Conv2d(3, c_stem, 3, padding=1, bias=False), _bn(c_stem, affine=True))
         c_prev_prev, c_prev, c = c_stem, c_stem, C
@@ -230,7 +273,7 @@ class DARTSSuperNet(nn.Module):
         for i in range(layers):
             reduction = i in (layers // 3, 2 * layers // 3)  # model_search.py Network: reductions at 1/3 and 2/3
             c = 2 * c if reduction else c
-            cells.append(SearchCell(c_prev_prev, c_prev, c, reduction, reduction_prev, partial_channels))
+            cells.append(SearchCell(c_prev_prev, c_prev, c, reduction, reduction_prev, partial_channels, cell_type))
             c_prev_prev, c_prev, reduction_prev = c_prev, len(NODES) * c, reduction
         self.cells = nn.ModuleList(cells)
         self.classifier = nn.Linear(c_prev, num_classes)

@@ -165,6 +165,50 @@ def test_path_parameters_are_exactly_those_a_single_path_trains():
     assert build_supernet("darts", C=4, N=1).cells[1].kind == "reduce"  # 5 cells: reductions at 1 and 3
 
 
+def test_a_per_slot_cell_shares_a_slots_ops_whatever_state_it_reads():
+    """The authors' darts_nds SPOS cell (DartsSpaceCellSearch): one op set per slot, stride-2 copies in a reduction
+    cell for the cell inputs; per edge, the same op reading another state is another module."""
+    normal = tuple((op, source) for op, source in [("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("skip_connect", 0),
+                                                   ("max_pool_3x3", 2), ("avg_pool_3x3", 0), ("dil_conv_3x3", 3),
+                                                   ("sep_conv_5x5", 1), ("dil_conv_5x5", 4)])
+    moved = normal[:3] + (("max_pool_3x3", 1),) + normal[4:]  # node 3's second slot reads state 1, not 2
+    arch_a, arch_b = (normal, normal), (moved, normal)
+    for cell_type, shared in (("per_slot", True), ("per_edge", False)):
+        net = DARTSSuperNet(C=4, N=1, cell_type=cell_type)
+        assert net(torch.randn(2, 3, 16, 16), arch_a).shape == (2, 10)
+        first = net.cells[0]  # a normal cell
+        assert (first.path_modules(arch_a[0])[-5] is first.path_modules(arch_b[0])[-5]) == shared
+    slots = DARTSSuperNet(C=4, N=1, cell_type="per_slot")
+    slots(torch.randn(2, 3, 16, 16), arch_a).sum().backward()
+    assert {id(p) for p in slots.parameters() if p.grad is not None} == {id(p) for p in slots.path_parameters(arch_a)}
+    assert len(DARTSSuperNet(C=4, N=1, layers=12).cells) == 12
+
+
+def test_the_per_slot_cell_trains_with_sampling_algorithms_only(tmp_path):
+    from lrnas.validation import validate_config
+
+    with pytest.raises(ConfigError, match=r"^space.supernet.cell_type='per_slot' is invalid: must be per_edge with "
+                                          r"algorithm=gdas"):
+        validate_config(run_config(tmp_path, "space.supernet.cell_type=per_slot", "algorithm=gdas"))
+    cfg = run_config(tmp_path, "space.supernet.cell_type=per_slot", "space.sample_from_table=true")
+    final = train(cfg, tmp_path / "run")
+    scored = pd.read_csv(tmp_path / "run/archs.csv")
+    assert final["kendall_tau"] == pytest.approx(stats.kendalltau(scored["supernet_acc_epoch1"],
+                                                                  scored["ground_truth"])[0])
+
+
+def test_sample_from_table_trains_only_the_tables_archs(tmp_path):
+    from lrnas.spaces import training_space
+
+    table = load_benchmark("darts", str(write_table(tmp_path / "table.csv", 6)))
+    space = get_space("darts")
+    assert training_space(space, {"sample_from_table": False}, table) is space
+    sampled = training_space(space, {"sample_from_table": True}, table)
+    rng = random.Random(0)
+    drawn = {darts.format_arch(sampled.sample_arch(rng)) for _ in range(200)}
+    assert drawn == set(table.archs) and sampled.parse_arch is space.parse_arch
+
+
 def write_table(path, count, seed=0):
     rng = np.random.default_rng(seed)
     rows = [{"arch": darts.format_arch(a), "accuracy": float(rng.uniform(80, 95)), "params_m": float(rng.uniform(2, 4)),
