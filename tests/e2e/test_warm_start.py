@@ -13,10 +13,14 @@ from lrnas.validation import validate_config
 WARM_UP = ("experiment=smoke", "trainer.epochs=1", "trainer.schedule_epochs=2")  # epoch 1 of a 2-epoch schedule
 
 
-@pytest.fixture
-def warm_up(tmp_path, isolated_cache):
-    train(compose_config(*WARM_UP), tmp_path / "warm_up")
-    return tmp_path / "warm_up"
+@pytest.fixture(scope="module")
+def warm_up(tmp_path_factory):
+    """One warm-up run for the module's tests (each test's own runs get their own cache: isolated_cache)."""
+    folder = tmp_path_factory.mktemp("warm")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LRNAS_CACHE", str(folder / "cache"))
+        train(compose_config(*WARM_UP), folder / "warm_up")
+    return folder / "warm_up"
 
 
 def final_scores(run):
@@ -24,7 +28,7 @@ def final_scores(run):
     return archs, json.loads((run / "metrics.json").read_text())
 
 
-def test_a_warm_started_run_is_the_straight_run_when_nothing_changes(tmp_path, warm_up):
+def test_a_warm_started_run_is_the_straight_run_when_nothing_changes(tmp_path, isolated_cache, warm_up):
     train(compose_config("experiment=smoke"), tmp_path / "straight")
     train(compose_config("experiment=smoke", f"trainer.init_from={warm_up}"), tmp_path / "warm")
     straight, straight_metrics = final_scores(tmp_path / "straight")
@@ -44,7 +48,7 @@ def test_a_warm_start_from_another_super_net_or_one_as_long_is_refused(warm_up):
         validate_config(compose_config("experiment=smoke", "trainer.epochs=1", f"trainer.init_from={warm_up}"))
 
 
-def test_a_warm_start_needs_the_same_lr_schedule(tmp_path, warm_up):
+def test_a_warm_start_needs_the_same_lr_schedule(tmp_path, isolated_cache, warm_up):
     """The warm-up's cosine spans 2 epochs; a 3-epoch run would jump to another curve, so it is refused."""
     with pytest.raises(ConfigError, match=r"its lr schedule .* is not this run's"):
         train(compose_config("experiment=smoke", "trainer.epochs=3", f"trainer.init_from={warm_up}"), tmp_path / "w")

@@ -272,6 +272,7 @@ def test_cli_bad_input_is_one_line_naming_file_and_entry(case, entries, tmp_path
     (["nb101"], "error: nb101 needs --tfrecord FILE"),
     (["nb101", "--tfrecord", "x", "--json", "y"], "error: --json is not an input of nb101, which reads --tfrecord"),
     (["nb201", "--json", "x"], "error: cannot import benchmark 'nb201'; valid benchmarks are nb101, nds"),
+    (["nb101", "--tfrecord", "x", "--keep-none"], "error: --keep-none is an option of nds, not of nb101"),
     (["nds", "--json", "missing.json"], "error: missing.json: no such file; NDS's DARTS.json is in "
                                         "https://dl.fbaipublicfiles.com/nds/data.zip (nds_data/DARTS.json)"),
 ])
