@@ -22,13 +22,14 @@ CONFIG_RULES = {"seed": seed()}  # the top-level key (lrnas.config_rules)
 
 # Every stream a run draws from. Run seed (``seed``): the global generators (weight init), the algorithm's path
 # sampling and its device-side draws, the training and held-out data orders (weights and arch steps), the landmark
-# pairs, the landmark set, refinement, the search and the alpha draws of eval.pool=alpha_refresh.
+# pairs, the landmark set, refinement, the search, the alpha draws of eval.pool=alpha_refresh and the training batches
+# of eval.bn=recalibrate.
 # ``eval.sample_seed``: the evaluation sample and its test images, so runs with different seeds, with and without
 # landmarks, are scored alike. ``data.split_seed``: the weights / held-out split of the training set.
 # ``lrnas landmarks build``: each stand-alone training (weights, data order) and the train-image subset of its recipe.
 STREAMS = ("global", "algorithm", "algorithm_device", "data_order", "held_out_order", "arch_order", "regularizer",
            "landmarks", "refinement", "search", "eval_sample", "test_images", "data_split", "standalone",
-           "standalone_images", "alpha_pool")
+           "standalone_images", "alpha_pool", "bn_recalibration")
 
 
 def stream_seed(seed: int, name: str, *counters: int) -> int:

@@ -6,6 +6,8 @@ baseline on the same sample: a super-net that does not beat that baseline ranks 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +17,7 @@ from tqdm.auto import tqdm
 from ..config_rules import Rule, integer, one_of, seed, text
 from ..seeding import stream_seed
 from .alpha_pool import POOLS
+from .bn_recalibration import BN_MODES, recalibrate, running_statistics
 from .metrics import kendall_tau, ranking_metrics, sparse_kendall_tau, spearman_rho, tie_reason
 from .proxies import PROXIES
 
@@ -30,6 +33,8 @@ CONFIG_RULES = {  # eval.* (lrnas.config_rules); batch sizes below MIN_EVAL_BATC
                     lambda v: isinstance(v, list) and all(name in PROXIES for name in v)),
     "proxy_recipe": text(),  # that it has a network is checked when eval.proxies asks for one (lrnas.validation)
     "pool": one_of(POOLS),  # alpha_refresh needs a differentiable algorithm (lrnas.validation)
+    "bn": one_of(BN_MODES),
+    "bn_batches": integer(1),
 }
 
 
@@ -87,25 +92,32 @@ def evaluation_batches(count: int, batch_size: int) -> list[slice]:
 
 @torch.inference_mode()
 def supernet_accuracies(super_net, archs, images: torch.Tensor, labels: torch.Tensor, batch_size: int,
-                        progress: bool = True) -> np.ndarray:
+                        progress: bool = True, recalibration: Sequence[torch.Tensor] | None = None) -> np.ndarray:
     """Top-1 (%) of each single-path architecture on ``images`` (already normalised, on the model's device).
 
     BatchNorm keeps batch statistics in eval mode (no running stats), so the batch size matters: keep it large.
+    ``recalibration`` (eval.bn=recalibrate): training batches whose statistics each architecture is scored with
+    instead (lrnas.evaluation.bn_recalibration).
     """
     super_net.eval()
     correct = torch.zeros(len(archs), device=images.device, dtype=torch.long)
     batches = evaluation_batches(len(images), batch_size)
-    for i, arch in enumerate(tqdm(archs, desc="scoring archs", unit="arch", leave=False, disable=not progress)):
-        for batch in batches:
-            correct[i] += (super_net(images[batch], arch).argmax(1) == labels[batch]).sum()
+    with running_statistics(super_net) if recalibration else nullcontext() as norms:
+        for i, arch in enumerate(tqdm(archs, desc="scoring archs", unit="arch", leave=False, disable=not progress)):
+            if recalibration:
+                recalibrate(super_net, arch, recalibration, norms)
+            for batch in batches:
+                correct[i] += (super_net(images[batch], arch).argmax(1) == labels[batch]).sum()
     return 100.0 * correct.cpu().numpy() / len(images)
 
 
 def evaluate_ranking(super_net, space, sample: EvalSample, images, labels, batch_size: int, top_k: int,
-                     landmarks=()) -> dict:
+                     landmarks=(), recalibration: Sequence[torch.Tensor] | None = None) -> dict:
     """Ranking metrics of the super-net on ``sample`` plus the parameter-count baseline on the same sample, and,
-    when there are landmarks, Kendall tau on the landmarks themselves (how well the regularizer fits them)."""
-    accuracies = supernet_accuracies(super_net, [space.parse_arch(a) for a in sample.archs], images, labels, batch_size)
+    when there are landmarks, Kendall tau on the landmarks themselves (how well the regularizer fits them);
+    ``recalibration``: see supernet_accuracies."""
+    accuracies = supernet_accuracies(super_net, [space.parse_arch(a) for a in sample.archs], images, labels, batch_size,
+                                     recalibration=recalibration)
     metrics = ranking_metrics(accuracies, sample.ground_truth, top_k, sample.pool_ground_truth)
     metrics["param_count_kendall_tau"] = kendall_tau(sample.params, sample.ground_truth)
     metrics["param_count_sparse_kendall_tau"] = sparse_kendall_tau(sample.params, sample.ground_truth)
@@ -117,7 +129,7 @@ def evaluate_ranking(super_net, space, sample: EvalSample, images, labels, batch
     metrics["mean_supernet_accuracy"] = float(accuracies.mean())
     if landmarks:
         fitted = supernet_accuracies(super_net, [space.parse_arch(lm.arch) for lm in landmarks], images, labels,
-                                     batch_size)
+                                     batch_size, recalibration=recalibration)
         truth = [lm.accuracy for lm in landmarks]
         reason = tie_reason(fitted, truth, "landmark ")
         metrics["landmark_kendall_tau"] = None if reason else kendall_tau(fitted, truth)

@@ -47,7 +47,8 @@ def train_one_epoch(run: Run, epoch: int, progress: EpochProgress | None, stop: 
     if epoch in set(cfg.eval.at_epochs) | {cfg.trainer.epochs}:
         evaluation_started = time.perf_counter()
         result = evaluate_ranking(run.super_net, run.space, run.sample, run.test_images, run.test_labels,
-                                  cfg.eval.batch_size, cfg.eval.top_k, landmarks=run.current_landmarks)
+                                  cfg.eval.batch_size, cfg.eval.top_k, landmarks=run.current_landmarks,
+                                  recalibration=run.recalibration)
         # Evaluations are not part of training: a budget study subtracts them to plot tau against training time.
         row.update(result["metrics"], eval_s=time.perf_counter() - evaluation_started)
         run.archs_table[f"supernet_acc_epoch{epoch}"] = result["supernet_accuracy"]
@@ -91,7 +92,8 @@ def score_alpha_pool(run: Run, epoch: int, sample_accuracy) -> dict:
     new = [arch for arch in pool if arch not in scores]
     if new:
         scores |= dict(zip(new, supernet_accuracies(run.super_net, [run.space.parse_arch(a) for a in new],
-                                                    run.test_images, run.test_labels, cfg.eval.batch_size).tolist(),
+                                                    run.test_images, run.test_labels, cfg.eval.batch_size,
+                                                    recalibration=run.recalibration).tolist(),
                            strict=True))
     accuracy = np.array([scores[arch] for arch in pool])
     truth = run.benchmark.accuracies(pool, cfg.space.ground_truth)

@@ -39,6 +39,7 @@ class Run:
     test_labels: torch.Tensor
     generators: dict[str, torch.Generator]
     archs_table: pd.DataFrame
+    recalibration: list[torch.Tensor] | None = None  # eval.bn=recalibrate: the training batches BN statistics come from
     history: list[dict] = field(default_factory=list)
     oracle_queries: list[dict] = field(default_factory=list)
     landmark_scores: list[dict] = field(default_factory=list)  # each evaluation's super-net accuracy of every landmark

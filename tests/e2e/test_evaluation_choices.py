@@ -1,4 +1,5 @@
-"""eval.pool=alpha_refresh: the authors' evaluation pool of a differentiable run, scored beside the fixed sample."""
+"""Evaluation choices of a whole run: eval.pool=alpha_refresh (the authors' pool of a differentiable run, beside the
+fixed sample) and eval.bn=recalibrate (BatchNorm statistics per architecture from training batches)."""
 import json
 
 import numpy as np
@@ -37,3 +38,15 @@ def test_alpha_favourites_are_the_most_drawn_archs():
     probabilities[:, 3] = 0.96  # one op dominates every edge: its cell is drawn most
     favourites = alpha_favourites(probabilities, nb201, __import__("random").Random(0), draws=200, k=3)
     assert favourites[0] == nb201.format_arch(nb201.derive_arch(probabilities)) and len(set(favourites)) == 3
+
+
+def test_a_recalibrated_run_scores_its_sample_with_training_statistics(tmp_path, isolated_cache):
+    final = train(compose_config("experiment=smoke", "eval.bn=recalibrate", "eval.bn_batches=2"), tmp_path / "recal")
+    train(compose_config("experiment=smoke"), tmp_path / "batch")
+    recalibrated, batch = (pd.read_csv(tmp_path / run / "archs.csv") for run in ("recal", "batch"))
+    assert final["kendall_tau"] == pytest.approx(
+        stats.kendalltau(recalibrated["supernet_acc_epoch2"], recalibrated["ground_truth"]).statistic)
+    # the same training (evaluation draws nothing from the run's streams), other scores
+    assert recalibrated["supernet_acc_epoch2"].tolist() != batch["supernet_acc_epoch2"].tolist()
+    metrics = [json.loads((tmp_path / run / "metrics.json").read_text())["history"] for run in ("recal", "batch")]
+    assert [row["train_loss"] for row in metrics[0]] == [row["train_loss"] for row in metrics[1]]
