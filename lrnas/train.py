@@ -36,7 +36,7 @@ from .device import resolve_device
 from .evaluation.bn_recalibration import running_statistics
 from .evaluation.free_rankings import sample_proxies
 from .evaluation.ranking import draw_eval_sample
-from .landmarks import LandmarkRegularizer, choose_landmarks, save_landmarks
+from .landmarks import LandmarkRegularizer, choose_landmarks, evaluation_reserve, save_landmarks
 from .records import save_json, save_run_info
 from .resume import (
     Interrupted,
@@ -67,10 +67,9 @@ def build_run(cfg: DictConfig, run_dir: Path, device: torch.device) -> Run:
     metric = cfg.space.ground_truth
 
     # Landmarks come from outside the plain evaluation sample, so it stays the same with and without them.
-    plain_sample = draw_eval_sample(benchmark, cfg.eval.num_archs, cfg.eval.sample_seed, set(), metric)
-    landmarks = choose_landmarks(cfg, benchmark, space, reserved=set(plain_sample.archs))
+    landmarks = choose_landmarks(cfg, benchmark, space, reserved=evaluation_reserve(cfg, benchmark))
     sample = draw_eval_sample(benchmark, cfg.eval.num_archs, cfg.eval.sample_seed, {lm.arch for lm in landmarks},
-                              metric)
+                              metric, cfg.eval.unique)
 
     data = load_data(cfg.data)
     if cfg.eval.proxies:

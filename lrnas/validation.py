@@ -128,7 +128,7 @@ def _check_relations(values: dict) -> None:
     check_init_from(values)
     if not all(1 <= e <= epochs for e in evaluation["at_epochs"]):
         raise invalid("eval.at_epochs", evaluation["at_epochs"], f"a list of epochs in 1..{epochs} (trainer.epochs)")
-    if evaluation["top_k"] > evaluation["num_archs"]:
+    if evaluation["num_archs"] != "all" and evaluation["top_k"] > evaluation["num_archs"]:
         raise invalid("eval.top_k", evaluation["top_k"], f"an integer in 1..{evaluation['num_archs']} (eval.num_archs)")
     if evaluation["proxies"] and not has_network(evaluation["proxy_recipe"]):
         raise invalid("eval.proxy_recipe", evaluation["proxy_recipe"], "a stand-alone recipe with a network, whose "
@@ -173,8 +173,18 @@ def _check_relations(values: dict) -> None:
     if regularizer["name"] == "landmark" and not num_landmarks:
         raise ConfigError("regularizer.name='landmark' needs landmarks; choose landmarks=random|fixed|hamming|file")
     pool = len(benchmark.eval_pool)
+    if evaluation["unique"]:
+        classes = benchmark.isomorphism_classes(benchmark.eval_pool)
+        if classes is None:
+            raise invalid("eval.unique", True, f"false with space={space_name} (its table has no isomorphism classes, "
+                          "unique_key)")
+        pool = len(set(classes))
     free = pool - num_landmarks  # the evaluation sample never contains a landmark
-    if evaluation["num_archs"] > free:
+    if evaluation["num_archs"] == "all":
+        if (landmarks.get("refine") or {}).get("rounds"):
+            raise invalid("eval.num_archs", "all", "an integer with landmarks.refine.rounds > 0 (refinement queries "
+                          "architectures outside the evaluation sample, and all leaves none)")
+    elif evaluation["num_archs"] > free:
         raise invalid("eval.num_archs", evaluation["num_archs"],
                       f"an integer in 2..{free} (the {pool} {space_name} archs evaluation samples from minus "
                       f"{num_landmarks} landmarks)")
@@ -191,7 +201,7 @@ def _check_relations(values: dict) -> None:
             raise invalid("landmarks.refine.add_top", refine["add_top"],
                           f"an integer in 1..{refine['candidates']} (landmarks.refine.candidates)")
         # The last round draws candidates from what neither the evaluation sample nor the landmarks have taken.
-        left = free - evaluation["num_archs"] - (refine["rounds"] - 1) * refine["add_top"]
+        left = free - evaluation["num_archs"] - (refine["rounds"] - 1) * refine["add_top"]  # an integer here
         if refine["candidates"] > left:
             raise invalid("landmarks.refine.candidates", refine["candidates"],
                           f"an integer in {refine['add_top']}..{left} (the archs neither evaluated nor landmarks "

@@ -71,6 +71,11 @@ class TableBenchmark:
         """Parameter count in millions for each architecture (the parameter-count baseline ranks by this)."""
         return self._column(archs, "params_m")
 
+    def isomorphism_classes(self, archs: Iterable) -> list | None:
+        """Each architecture's isomorphism class (the table's ``unique_key``: NB201's 6,466 classes), or None for a
+        table without one."""
+        return self._column(archs, "unique_key").tolist() if "unique_key" in self.table else None
+
     def _column(self, archs: Iterable, column: str) -> np.ndarray:
         rows = np.fromiter((self.index_of(a) for a in archs), dtype=np.intp)
         return self.table[column].to_numpy()[rows]

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..config_rules import Rule, integer, one_of, seed, text
+from ..config_rules import Rule, flag, integer, one_of, seed, text
 from ..seeding import stream_seed
 from .alpha_pool import POOLS
 from .bn_recalibration import BN_MODES, recalibrate, running_statistics
@@ -22,7 +22,9 @@ from .metrics import kendall_tau, ranking_metrics, sparse_kendall_tau, spearman_
 from .proxies import PROXIES
 
 CONFIG_RULES = {  # eval.* (lrnas.config_rules); batch sizes below MIN_EVAL_BATCH: lrnas.validation
-    "num_archs": integer(2),
+    "num_archs": Rule("an integer >= 2, or all",
+                      lambda v: v == "all" or (isinstance(v, int) and not isinstance(v, bool) and v >= 2)),
+    "unique": flag(),
     "sample_seed": seed(),
     "num_test_images": integer(1),
     "batch_size": integer(1),
@@ -49,20 +51,27 @@ class EvalSample:
     proxies: dict[str, np.ndarray] = field(default_factory=dict)  # eval.proxies: each zero-cost proxy's scores
 
 
-def draw_eval_sample(benchmark, num_archs: int, seed: int, exclude: set[str], metric: str) -> EvalSample:
-    """A seeded uniform sample of ``num_archs`` from ``benchmark.eval_pool``, never one in ``exclude`` (landmarks).
+def draw_eval_sample(benchmark, num_archs: int | str, seed: int, exclude: set[str], metric: str,
+                     unique: bool = False) -> EvalSample:
+    """A seeded uniform sample of ``num_archs`` (or ``"all"``) from ``benchmark.eval_pool``, never one in ``exclude``
+    (landmarks); with ``unique``, one architecture per isomorphism class, none of a landmark's class.
 
     The pool is every NB201 cell, and NB101's uniformly sampled ``full`` subset (so tau is unbiased). It is shuffled by
     the evaluation-sample stream of ``seed`` (``eval.sample_seed``) and the first ``num_archs`` not excluded are taken,
     so landmarks chosen outside the plain sample leave it unchanged: runs with and without landmarks are scored on the
-    same archs.
+    same archs. A class's representative is its first member in that order.
     """
     order = list(benchmark.eval_pool)
     random.Random(stream_seed(seed, "eval_sample")).shuffle(order)
-    archs = [arch for arch in order if arch not in exclude][:num_archs]
-    if not 2 <= num_archs <= len(archs):
-        pool = len(order) - len(exclude)
-        raise ValueError(f"eval.num_archs={num_archs} must be between 2 and the {pool} non-landmark architectures")
+    if unique:
+        classes = dict(zip(order, benchmark.isomorphism_classes(order), strict=True))
+        taken = {classes[arch] for arch in exclude if arch in classes}
+        order = [arch for arch in order if not (classes[arch] in taken or taken.add(classes[arch]))]
+    archs = [arch for arch in order if arch not in exclude]
+    archs = archs if num_archs == "all" else archs[:num_archs]
+    if len(archs) < 2 or (num_archs != "all" and num_archs > len(archs)):
+        raise ValueError(f"eval.num_archs={num_archs} must be between 2 and the {len(archs)} non-landmark "
+                         f"architectures{' (isomorphism classes)' if unique else ''}")
     return EvalSample(archs, benchmark.accuracies(archs, metric), benchmark.params(archs),
                       benchmark.accuracies(order, metric))
 

@@ -1,5 +1,5 @@
 """Landmark Regularization (Yu, Salzmann, Ranftl, CVPR 2021): landmark sets and the ranking regularizer."""
-from lrnas.landmarks.choice import choose_landmarks, table_key
+from lrnas.landmarks.choice import choose_landmarks, evaluation_reserve, table_key
 from lrnas.landmarks.regularizer import (
     PAIR_PROCEDURES,
     PENALTIES,
@@ -30,6 +30,7 @@ __all__ = [
     "LandmarkFileError",
     "LandmarkRegularizer",
     "choose_landmarks",
+    "evaluation_reserve",
     "hamming_groups",
     "lambda_at",
     "landmarks_from_config",

@@ -9,6 +9,7 @@ from hydra.utils import to_absolute_path
 from omegaconf import DictConfig
 
 from ..benchmarks import GroundTruthError
+from ..evaluation.ranking import draw_eval_sample
 from ..seeding import stream_seed
 from .selection import Landmark, LandmarkFileError, landmarks_from_config
 
@@ -28,6 +29,21 @@ def choose_landmarks(cfg: DictConfig, benchmark, space, reserved: set[str]) -> l
         raise LandmarkFileError(f"{cfg.landmarks.get('path')}: {repeated[0]!r} is listed more than once (written "
                                 "differently); expected each architecture once")
     return keyed
+
+
+def evaluation_reserve(cfg: DictConfig, benchmark) -> set[str]:
+    """The archs landmarks are never drawn from: the plain evaluation sample (drawn without landmarks, so it is the same
+    with and without them), every member of its classes with ``eval.unique``; none when the sample is every arch
+    (``eval.num_archs=all``: it is then every arch but the landmarks)."""
+    if cfg.eval.num_archs == "all":
+        return set()
+    sample = draw_eval_sample(benchmark, cfg.eval.num_archs, cfg.eval.sample_seed, set(), cfg.space.ground_truth,
+                              cfg.eval.unique).archs
+    if not cfg.eval.unique:
+        return set(sample)
+    pool = benchmark.eval_pool
+    classes = set(benchmark.isomorphism_classes(sample))
+    return {arch for arch, key in zip(pool, benchmark.isomorphism_classes(pool), strict=True) if key in classes}
 
 
 def table_key(benchmark, arch: str) -> str:

@@ -45,8 +45,7 @@ from ..device import resolve_device
 from ..evaluation.free_rankings import has_network, proxy_batch, proxy_network_config
 from ..evaluation.metrics import kendall_tau
 from ..evaluation.proxies import BATCH_SIZE, PROXIES, score_network
-from ..evaluation.ranking import draw_eval_sample
-from ..landmarks import choose_landmarks
+from ..landmarks import choose_landmarks, evaluation_reserve
 from ..landmarks.selection import check_listed_arch
 from ..records import atomic_write, git_revision, save_json
 from ..resume import run_job, stop_on_signals
@@ -175,8 +174,7 @@ def choose_archs(cfg: DictConfig, space) -> list[str]:
     benchmark = load_benchmark(cfg.space.name, cfg.space.get("table"))
     if benchmark is None:
         return sample_archs(cfg, space)
-    plain = draw_eval_sample(benchmark, cfg.eval.num_archs, cfg.eval.sample_seed, set(), cfg.space.ground_truth)
-    return [lm.arch for lm in choose_landmarks(cfg, benchmark, space, reserved=set(plain.archs))]
+    return [lm.arch for lm in choose_landmarks(cfg, benchmark, space, reserved=evaluation_reserve(cfg, benchmark))]
 
 
 def sample_archs(cfg: DictConfig, space) -> list[str]:

@@ -173,3 +173,22 @@ def test_prob_surpass_random_is_the_best_of_the_top_k_ranked_in_the_pool():
     assert "p_surpass_random_top2" not in ranking_metrics([3, 2, 1], [50.0, 90.0, 99.0], top_k=2)
     assert ranking_metrics([1, 1, 1], [50.0, 90.0, 99.0], top_k=2, pool_ground_truth=pool)[
         "p_surpass_random_top2"] is None  # tied scores: no top k to speak of
+
+
+def test_eval_samples_of_every_arch_and_of_isomorphism_classes():
+    """eval.num_archs=all: every arch of the pool but the excluded (landmarks); eval.unique: one arch per class of
+    NB201's 6,466, none of an excluded arch's class."""
+    from lrnas.evaluation.ranking import draw_eval_sample
+    from lrnas.spaces.nb201.benchmark import load_nb201
+
+    nb201 = load_nb201()
+    excluded = set(nb201.archs[:3])
+    every = draw_eval_sample(nb201, "all", 0, excluded, "cifar10_test")
+    assert len(every.archs) == 15_625 - 3 and not excluded & set(every.archs)
+    unique = draw_eval_sample(nb201, "all", 0, excluded, "cifar10_test", unique=True)
+    classes = nb201.isomorphism_classes(unique.archs)
+    assert len(set(classes)) == len(classes) and not set(nb201.isomorphism_classes(excluded)) & set(classes)
+    assert len(classes) == 6_466 - len(set(nb201.isomorphism_classes(excluded)))
+    first = draw_eval_sample(nb201, 200, 0, set(), "cifar10_test", unique=True)
+    assert first.archs == [arch for arch in draw_eval_sample(nb201, "all", 0, set(), "cifar10_test",
+                                                             unique=True).archs][:200]

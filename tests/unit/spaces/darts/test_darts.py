@@ -197,6 +197,18 @@ def test_the_per_slot_cell_trains_with_sampling_algorithms_only(tmp_path):
                                                                   scored["ground_truth"])[0])
 
 
+def test_an_evaluation_of_every_arch_scores_the_table_but_the_landmarks(tmp_path):
+    final = train(run_config(tmp_path, "landmarks=random", "landmarks.num_landmarks=8", "regularizer=landmark",
+                             "regularizer.warmup_epochs=0", "eval.num_archs=all"), tmp_path / "run")
+    scored, landmarks = pd.read_csv(tmp_path / "run/archs.csv"), pd.read_csv(tmp_path / "run/landmarks.csv")
+    assert len(scored) == 24 - 8 and set(scored["arch"]) | set(landmarks["arch"]) == set(pd.read_csv(
+        tmp_path / "table.csv")["arch"])
+    assert final["sample_size"] == 16
+    with pytest.raises(ConfigError, match=r"^eval.unique=true is invalid: must be false with space=darts"):
+        from lrnas.validation import validate_config
+        validate_config(run_config(tmp_path, "eval.unique=true"))
+
+
 def test_sample_from_table_trains_only_the_tables_archs(tmp_path):
     from lrnas.spaces import training_space
 
