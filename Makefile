@@ -98,7 +98,8 @@ table-nb201: ## the paper's NB201 table: SPOS, FairNAS x {no, 50} landmarks, PC-
 
 table-nb201-cpu: ## CPU twin of table-nb201: SPOS x {no, 30} landmarks (experiment=cpu, cpu_landmark_cosine) x 3 seeds at 40 epochs, the budget study's 40-epoch runs (6 runs, all done here: measured 441 min of run time in all, 36 to 98 min each, two runs sharing the 2 cores)
 	$(call sweep,table_nb201_cpu,budget_nb201_cpu/epochs40)
-	$(if $(DRY),,$(BIN)/lrnas report $(TABLE_NB201_CPU_RUNS) --out docs/results/table-nb201-cpu)
+	$(if $(DRY),,$(BIN)/lrnas report $(TABLE_NB201_CPU_RUNS) --proxies synflow,naswot,jacob_cov \
+		--out docs/results/table-nb201-cpu)
 
 table-nb101: ## the paper's NB101 table: SPOS, FairNAS x {no, 50} landmarks x 3 seeds (12 GPU runs; not timed here; FairNAS + landmarks is lrnas's composition: docs/faithfulness.md)
 	$(call sweep,table_nb101)

@@ -56,13 +56,17 @@ def train(overrides: tuple[str, ...]) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Write report.md, report.csv and report.tex (the paper's table), runs.csv, history.csv and the "
                    "plots (PNG and PDF) into this folder.")
-def report(folders: tuple[Path, ...], csv_path: Path | None, out: Path | None) -> None:
+@click.option("--proxies", "proxy_names", default="",
+              help="Comma-separated zero-cost proxies to score on each run's own evaluation sample and show beside "
+                   "it, for runs that did not record them (eval.proxies); cached as a run's would be.")
+def report(folders: tuple[Path, ...], csv_path: Path | None, out: Path | None, proxy_names: str) -> None:
     """Tabulate finished runs under FOLDERS (default: outputs): per run, then mean, std and 95% interval over seeds.
 
     Runs that are not finished (unfinished, failed, or sweep jobs that never started) are listed, never averaged.
 
     \b
     lrnas report outputs/sweeps/table_nb201_cpu --out docs/results/table-nb201-cpu
+    lrnas report outputs/sweeps/table_nb201_cpu --proxies synflow,naswot     # free rankings on the runs' samples
     """
     import pandas as pd
 
@@ -70,6 +74,10 @@ def report(folders: tuple[Path, ...], csv_path: Path | None, out: Path | None) -
 
     try:
         runs = collect_runs(*(folders or [Path("outputs")]))
+        if proxy_names:
+            from .reporting.free_rankings import add_proxies
+
+            runs = add_proxies(runs, proxy_names.split(","))
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     summary = summarise(runs)

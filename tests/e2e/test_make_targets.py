@@ -49,7 +49,8 @@ def test_every_target_runs_sweeps_that_validate_and_reports_them(target, launche
     if target in SHARES_RUNS:  # it reports its own runs among the study's: the run folders its sweep names
         (sweep_dir,) = sweep_dirs
         assert reports[0][-2:] == ["--out", f"docs/results/{target}"] and len(reports) == 1
-        assert reports[0][2:-2] == [f"{sweep_dir}/experiment=cpu,seed=*",
+        assert reports[0][-4:-2] == ["--proxies", "synflow,naswot,jacob_cov"]  # free rankings on the runs' sample
+        assert reports[0][2:-4] == [f"{sweep_dir}/experiment=cpu,seed=*",
                                     f"{sweep_dir}/experiment=cpu_landmark_cosine,seed=*"]
         return
     assert reports == [[".venv/bin/lrnas", "report", *sweep_dirs, "--out", f"docs/results/{target}"]]

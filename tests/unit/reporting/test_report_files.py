@@ -376,3 +376,32 @@ def test_a_budget_study_separates_end_of_run_from_mid_run_points_and_times_train
     report = (tmp_path / "report/report.md").read_text()
     assert "| nb201 | spos | end of run | 2 | 0.150 ± 0.071 | 0.100 | 2 | 2.0 |" in report
     assert f"NB201's 12-epoch training {twelve:.3f}" in report
+
+
+def test_report_proxies_score_each_runs_own_sample(tmp_path):
+    """lrnas report --proxies: free rankings of runs that did not record them, on their archs.csv; the parameter
+    count of the stand-alone networks ranks as the table's params_m does (the same networks)."""
+    from lrnas.evaluation.metrics import kendall_tau
+    from lrnas.reporting.free_rankings import add_proxies
+    from lrnas.spaces.nb201.benchmark import load_nb201
+
+    nb201 = load_nb201()
+    archs = nb201.archs[100:108]
+    truth = nb201.accuracies(archs, "cifar10_test")
+    for seed in (0, 1):
+        run = tmp_path / f"run{seed}"
+        run.mkdir()
+        OmegaConf.save(OmegaConf.create({
+            "seed": seed, "space": {"name": "nb201", "ground_truth": "cifar10_test"}, "algorithm": {"name": "spos"},
+            "eval": {"sample_seed": 0, "top_k": 10}, "regularizer": {"name": "none"}, "landmarks": {"method": "none"},
+            "data": {"root": "unused", "cache_dir": str(tmp_path / "cache"), "synthetic": {"train": 64, "test": 32}}}),
+            run / "config.yaml")
+        pd.DataFrame({"arch": archs, "ground_truth": truth, "supernet_acc_epoch1": range(8)}).to_csv(
+            run / "archs.csv", index=False)
+        (run / "metrics.json").write_text(json.dumps({"final": {"epoch": 1, "kendall_tau": 0.1}, "history": []}))
+    runs = add_proxies(collect_runs(tmp_path), ["params"])
+    expected = kendall_tau(nb201.params(archs), truth)
+    assert runs.table["params_kendall_tau"].tolist() == pytest.approx([expected, expected])
+    assert "params 0.".replace("0.", f"{expected:.3f}") in to_markdown(paper_summary(runs))
+    with pytest.raises(ValueError, match=r"^--proxies sinflow: not a zero-cost proxy; valid: "):
+        add_proxies(runs, ["sinflow"])
