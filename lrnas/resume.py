@@ -22,6 +22,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from .config_history import with_added_keys
 from .config_rules import optional, text
 from .run.folder import RunFolder
 from .training import NonFiniteLossError
@@ -154,8 +155,9 @@ def comparable(config: dict) -> dict:
     """What must be equal for a run folder to hold this config's run: everything but ``resume`` (where it was resumed
     from), ``eval.at_epochs`` (evaluations before the last epoch change no weights and draw no random numbers, so a
     budget study may add or drop them; a run's history shows those it made) and ``eval.proxies``/``proxy_recipe``
-    (free rankings of the sample, computed apart from the run's random streams)."""
-    kept = {key: value for key, value in config.items() if key != "resume"}
+    (free rankings of the sample, computed apart from the run's random streams). A config from before a key existed
+    is completed with the value that does what it did (lrnas.config_history)."""
+    kept = {key: value for key, value in with_added_keys(config).items() if key != "resume"}
     if isinstance(kept.get("eval"), dict):
         kept["eval"] = {key: value for key, value in kept["eval"].items()
                         if key not in ("at_epochs", "proxies", "proxy_recipe")}

@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 from omegaconf import OmegaConf
 
+from ..config_history import with_added_keys
 from ..evaluation.metrics import REPORTED_TOP_K, reported_top_k
 from ..evaluation.proxies import PROXIES
 from ..run.folder import RunFolder
@@ -95,7 +96,7 @@ def collect_runs(*roots: Path) -> Runs:
         if not (metrics or {}).get("final"):
             left_out.append(not_finished(run, metrics))
             continue
-        flat = flatten(config)
+        flat = flatten(with_added_keys(config))  # a run from before a key existed: its value then
         repeat = repr(sorted((k, repr(v)) for k, v in flat.items() if k == "seed" or k not in BOOKKEEPING))
         if repeat in seen:  # the same run twice (e.g. a copied sweep folder): one seed must not count as two
             left_out.append(LeftOut("duplicate", str(run), f"same config and seed as {seen[repeat]}, which is counted"))
