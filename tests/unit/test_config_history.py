@@ -30,3 +30,19 @@ def test_a_config_from_before_the_added_keys_is_the_same_run_and_a_changed_value
     old = without_added_keys(OmegaConf.to_container(compose_config("experiment=smoke"), resolve=True))
     changed = OmegaConf.to_container(compose_config("experiment=smoke", "trainer.lr_step=epoch"), resolve=True)
     assert config_diff(comparable(old), comparable(changed)) == ["trainer.lr_step: 'step' -> 'epoch'"]
+
+
+def test_the_committed_study_runs_are_still_the_runs_their_make_target_composes():
+    """Each run kept under docs/results/budget-nb201-cpu/runs is the job its recorded overrides compose today, so
+    `make budget-nb201-cpu` skips it: a key added without an ADDED_KEYS entry shows here as '<absent>' -> value."""
+    import json
+
+    from conftest import ROOT
+
+    runs = sorted((ROOT / "docs/results/budget-nb201-cpu/runs").glob("*/*/run_info.json"))
+    assert runs
+    for info in runs:
+        overrides = [o for o in json.loads(info.read_text())["overrides"] if o != "+sweep=budget_nb201_cpu"]
+        saved = OmegaConf.to_container(OmegaConf.load(info.parent / "config.yaml"))
+        now = OmegaConf.to_container(compose_config("+sweep=budget_nb201_cpu", *overrides), resolve=True)
+        assert config_diff(comparable(saved), comparable(now)) == [], info.parent.name
