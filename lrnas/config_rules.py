@@ -95,6 +95,15 @@ def show(value) -> str:
     return str(value).lower() if isinstance(value, bool) else repr(value)
 
 
+def lookup(values: dict, key: str):
+    """The value at dotted ``key`` of a nested dict, or None where any part is missing."""
+    for part in key.split("."):
+        if not isinstance(values, dict) or part not in values:
+            return None
+        values = values[part]
+    return values
+
+
 _ABSENT = object()
 
 

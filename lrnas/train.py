@@ -33,7 +33,7 @@ from .data import (
     to_float_normalized,
 )
 from .device import resolve_device
-from .evaluation.bn_recalibration import running_statistics
+from .evaluation.bn_recalibration import batch_norms
 from .evaluation.free_rankings import sample_proxies
 from .evaluation.ranking import draw_eval_sample
 from .landmarks import LandmarkRegularizer, choose_landmarks, evaluation_reserve, save_landmarks
@@ -111,12 +111,12 @@ def build_run(cfg: DictConfig, run_dir: Path, device: torch.device) -> Run:
                               drop_last=cfg.trainer.drop_last)
     recalibration = None
     if cfg.eval.bn == "recalibrate":  # the same training batches for every arch and evaluation, never augmented
-        with running_statistics(super_net):  # a super-net without BatchNorm modules is refused here, before training
-            order = train_batches.epoch_order(torch.Generator(device=device).manual_seed(
-                stream_seed(cfg.seed, "bn_recalibration")))
-            size = cfg.trainer.batch_size
-            recalibration = [train_batches.batch(order[k * size:(k + 1) * size], None, augment=False)[0]
-                             for k in range(min(cfg.eval.bn_batches, train_batches.num_batches(size)))]
+        batch_norms(super_net)  # a super-net without BatchNorm modules is refused here, before training
+        order = train_batches.epoch_order(torch.Generator(device=device).manual_seed(
+            stream_seed(cfg.seed, "bn_recalibration")))
+        size = cfg.trainer.batch_size
+        recalibration = [train_batches.batch(order[k * size:(k + 1) * size], None, augment=False)[0]
+                         for k in range(min(cfg.eval.bn_batches, train_batches.num_batches(size)))]
     archs_table = pd.DataFrame({"arch": sample.archs, "ground_truth": sample.ground_truth, "params_m": sample.params,
                                 **sample.proxies})
     return Run(cfg=cfg, folder=RunFolder(run_dir), space=space, benchmark=benchmark, sample=sample,

@@ -35,7 +35,7 @@ from omegaconf.errors import OmegaConfBaseException
 from . import device, resume, seeding
 from .algorithms import ALGORITHMS, get_algorithm
 from .conf import CONFIG_DIR
-from .config_rules import ConfigError, Rule, check, invalid, show, text
+from .config_rules import ConfigError, Rule, check, invalid, lookup, show, text
 from .data.load import CONFIG_RULES as DATA_RULES
 from .evaluation.free_rankings import has_network
 from .evaluation.ranking import CONFIG_RULES as EVAL_RULES
@@ -91,19 +91,11 @@ def validate_config(cfg: DictConfig) -> None:
     try:
         values = OmegaConf.to_container(cfg, resolve=True)  # a `???` stays the string "???"
     except OmegaConfBaseException as err:
-        raw = _lookup(OmegaConf.to_container(cfg), err.full_key)
+        raw = lookup(OmegaConf.to_container(cfg), err.full_key)
         raise ConfigError(f"{err.full_key}={show(raw)} cannot be resolved: {_first_line(err)}") from None
     for group, rules in rules_of(values).items():
         check(values, group, rules)
     _check_relations(values)
-
-
-def _lookup(values: dict, key: str):
-    for part in key.split("."):
-        if not isinstance(values, dict) or part not in values:
-            return None
-        values = values[part]
-    return values
 
 
 def _check_relations(values: dict) -> None:

@@ -28,14 +28,20 @@ from torch import nn
 BN_MODES = ("batch", "recalibrate")
 
 
-@contextmanager
-def running_statistics(super_net: nn.Module) -> Iterator[list[nn.modules.batchnorm._BatchNorm]]:
-    """Every BatchNorm of ``super_net`` keeps a cumulative average of its statistics inside the block (used in eval
-    mode), and none after it, as before."""
+def batch_norms(super_net: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    """The BatchNorm modules recalibration resets; a one-line ValueError for a super-net without any."""
     norms = [module for module in super_net.modules() if isinstance(module, nn.modules.batchnorm._BatchNorm)]
     if not norms:
         raise ValueError("eval.bn=recalibrate needs BatchNorm modules to recalibrate, and this super-net normalises "
                          "functionally (NB101's): use eval.bn=batch")
+    return norms
+
+
+@contextmanager
+def running_statistics(super_net: nn.Module) -> Iterator[list[nn.modules.batchnorm._BatchNorm]]:
+    """Every BatchNorm of ``super_net`` keeps a cumulative average of its statistics inside the block (used in eval
+    mode), and none after it, as before."""
+    norms = batch_norms(super_net)
     saved = [(norm.track_running_stats, norm.momentum) for norm in norms]
     for norm in norms:
         device = (norm.weight if norm.affine else next(super_net.parameters())).device

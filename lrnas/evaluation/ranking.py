@@ -63,10 +63,15 @@ def draw_eval_sample(benchmark, num_archs: int | str, seed: int, exclude: set[st
     """
     order = list(benchmark.eval_pool)
     random.Random(stream_seed(seed, "eval_sample")).shuffle(order)
-    if unique:
+    if unique:  # each class's first member in the shuffled order; no class of an excluded arch
         classes = dict(zip(order, benchmark.isomorphism_classes(order), strict=True))
         taken = {classes[arch] for arch in exclude if arch in classes}
-        order = [arch for arch in order if not (classes[arch] in taken or taken.add(classes[arch]))]
+        representatives = []
+        for arch in order:
+            if classes[arch] not in taken:
+                taken.add(classes[arch])
+                representatives.append(arch)
+        order = representatives
     archs = [arch for arch in order if arch not in exclude]
     archs = archs if num_archs == "all" else archs[:num_archs]
     if len(archs) < 2 or (num_archs != "all" and num_archs > len(archs)):

@@ -20,7 +20,7 @@ import torch
 from hydra.utils import to_absolute_path
 from omegaconf import OmegaConf
 
-from ..config_rules import ConfigError, invalid
+from ..config_rules import ConfigError, invalid, lookup
 from ..resume import STREAMS
 from .folder import RunFolder
 
@@ -48,8 +48,8 @@ def check_init_from(values: dict) -> None:
     if not folder.config.is_file():
         raise invalid("trainer.init_from", init_from, f"{ALLOWED}: {folder.path} has no {folder.config.name}")
     source = OmegaConf.to_container(OmegaConf.load(folder.config))
-    changed = [f"{key}: {_get(source, key)!r} -> {_get(values, key)!r}" for key in SAME_IN_SOURCE
-               if _get(source, key) != _get(values, key)]
+    changed = [f"{key}: {lookup(source, key)!r} -> {lookup(values, key)!r}" for key in SAME_IN_SOURCE
+               if lookup(source, key) != lookup(values, key)]
     if changed:
         raise ConfigError(f"trainer.init_from={init_from!r} holds another super-net or algorithm: {'; '.join(changed)}")
     if source["trainer"]["epochs"] >= values["trainer"]["epochs"]:
@@ -73,8 +73,3 @@ def warm_start_state(init_from: str, device: torch.device) -> dict:
                           "that run to an epoch's end first")
     return state
 
-
-def _get(values: dict, key: str):
-    for part in key.split("."):
-        values = values.get(part) if isinstance(values, dict) else None
-    return values
