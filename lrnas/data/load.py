@@ -49,7 +49,8 @@ def split_seed(cfg) -> int:
 
 
 def data_identity(data_cfg) -> str:
-    """Which images ``load_data(data_cfg)`` gives: the synthetic set's size, or the resolved root (cache keys)."""
+    """Which images ``load_data(data_cfg)`` gives: the synthetic set's size, or the resolved root (cache keys), so a
+    relative path, an absolute one and a symlink to the same file share the cached proxy scores."""
     if data_cfg.synthetic:
         return f"synthetic-{data_cfg.synthetic.train}-{data_cfg.synthetic.test}"
-    return str(Path(to_absolute_path(data_cfg.root)))
+    return str(Path(to_absolute_path(data_cfg.root)).expanduser().resolve())
