@@ -36,14 +36,14 @@ comma := ,
 # The CPU table's runs inside the budget study's 40-epoch folder (its constant-λ runs are not table rows).
 TABLE_NB201_CPU_RUNS = $(foreach preset,cpu cpu_landmark_cosine,outputs/sweeps/budget_nb201_cpu/epochs40/experiment=$(preset)$(comma)seed=*)
 # $(call sweep,NAME[,DIR,OVERRIDES]): conf/sweep/NAME.yaml with OVERRIDES; its runs go to outputs/sweeps/DIR (default
-# NAME; a rerun resumes unfinished runs and skips finished ones). $(call report,RESULTS,DIRS): lrnas report of
-# outputs/sweeps/DIRS into docs/results/RESULTS/ (report.md/.csv/.tex, runs.csv, plots).
+# NAME; a rerun resumes unfinished runs and skips finished ones). $(call report,RESULTS,DIRS[,OPTIONS]): lrnas report
+# of outputs/sweeps/DIRS into docs/results/RESULTS/ (report.md/.csv/.tex, runs.csv, plots).
 define sweep
 	$(if $(DRY),$(BIN)/lrnas train +sweep=$(1) $(3) $(LAUNCH) $(ARGS) --cfg hydra,\
 	$(BIN)/lrnas train -m +sweep=$(1) hydra.sweep.dir=outputs/sweeps/$(or $(2),$(1)) $(3) $(LAUNCH) $(ARGS))
 endef
 define report
-	$(if $(DRY),,$(BIN)/lrnas report $(addprefix outputs/sweeps/,$(2)) --out docs/results/$(1))
+	$(if $(DRY),,$(BIN)/lrnas report $(addprefix outputs/sweeps/,$(2)) $(3) --out docs/results/$(1))
 endef
 
 help: ## show this help
@@ -211,7 +211,7 @@ proxy-landmarks-cpu: ## experiment=cpu_landmark with the same 30 random landmark
 	$(BUILD) standalone=proxy
 	$(call sweep,proxy_landmarks_cpu)
 	$(call sweep,proxy_landmarks_plain_cpu)
-	$(call report,proxy-landmarks-cpu,proxy_landmarks_plain_cpu proxy_landmarks_cpu)
+	$(call report,proxy-landmarks-cpu,proxy_landmarks_plain_cpu proxy_landmarks_cpu,--proxies synflow$(comma)naswot$(comma)jacob_cov)
 
 DARTS_CPU := outputs/darts-cpu
 darts-cpu: ## space=darts: build 30 DARTS landmarks with standalone=darts_cpu, then experiment=cpu_darts with 10 of them as landmarks and without, ranking the other 20 (measured 18 min on a 2-core CPU)
