@@ -12,6 +12,7 @@ Needs matplotlib: ``pip install 'lrnas[plots]'``.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -172,6 +173,27 @@ def regularizer(plt, history: pd.DataFrame, runs: Runs, styles: dict):
     return figure
 
 
+NOT_SET = "not set"  # a run whose config lacks the ablated key (a plain run has no landmarks.path)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def tick_labels(names: list[str]) -> list[str]:
+    """Categorical values as tick labels; files of one name in several folders (landmark builds' landmarks.csv) are
+    named by their folder, the part that differs.
+
+    >>> tick_labels(["out/a-12ep/landmarks.csv", "out/b-proxy/landmarks.csv", "not set"])
+    ['a-12ep', 'b-proxy', 'not set']
+    """
+    paths = [Path(name) for name in names if name != NOT_SET]
+    folders = {path.parent.name for path in paths}
+    if len(paths) > 1 and len({path.name for path in paths}) == 1 and len(folders) == len(paths) and "" not in folders:
+        return [name if name == NOT_SET else Path(name).parent.name for name in names]
+    return names
+
+
 def ablation(plt, runs: Runs):
     """Final tau against each ablated key (numeric keys on a numeric axis). One line per space, algorithm, regularizer
     and value of the other ablated keys, so runs that differ in anything but the plotted key are never averaged."""
@@ -181,7 +203,7 @@ def ablation(plt, runs: Runs):
     figure, axes = plt.subplots(1, len(keys), figsize=(6 * len(keys), 4.2), squeeze=False)
     configs = runs.configs.reindex(columns=list(dict.fromkeys([*IDENTITY, *keys])))
     for axis, key in zip(axes[0], keys, strict=True):
-        text = configs[key].map(str)
+        text = configs[key].map(lambda value: NOT_SET if _missing(value) else str(value))
         numeric = pd.to_numeric(configs[key], errors="coerce").notna().all()
         names = list(dict.fromkeys(text))  # categorical values in first-seen order (the sweep's)
         x = pd.to_numeric(configs[key]) if numeric else text.map({name: i for i, name in enumerate(names)})
@@ -193,11 +215,12 @@ def ablation(plt, runs: Runs):
             described = [value for k, value in zip(line_keys, line, strict=True) if k in IDENTITY] + [
                 f"{k}={value}" for k, value in zip(line_keys, line, strict=True) if k not in IDENTITY]
             axis.errorbar(stats["_x"], stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3,
+                          linestyle="-" if numeric else "none",  # no line between unordered options
                           label=f"{' '.join(described)} ({seeds_label(stats['count'])})")
         axis.axhline(runs.table["param_count_kendall_tau"].mean(), color="black", linestyle="--",
                      label="parameter count")
         if not numeric:
-            axis.set_xticks(range(len(names)), names, rotation=20)
+            axis.set_xticks(range(len(names)), tick_labels(names), rotation=20, ha="right")
         axis.set(title=f"final Kendall τ-b on {archs_text(runs.table['sample_size'])} against {key}\n"
                        f"(±1 std over seeds {seeds_text(runs.table)})", xlabel=key,
                  ylabel="Kendall τ-b, held-out archs")

@@ -268,9 +268,12 @@ def test_landmark_files_name_their_rows_and_a_plain_run_has_no_landmark_keys(tmp
         cfg = OmegaConf.load(tmp_path / f"{folder}/0/config.yaml")
         cfg.landmarks = {"method": "file", "num_landmarks": None, "path": f"outputs/landmarks/{folder}/landmarks.csv"}
         OmegaConf.save(cfg, tmp_path / f"{folder}/0/config.yaml")
-    summary = paper_summary(collect_runs(tmp_path))
+    runs = collect_runs(tmp_path)
+    summary = paper_summary(runs)
     assert list(summary["method"]) == ["spos", "spos + landmarks from built-12ep/landmarks.csv",
                                        "spos + landmarks from built-200ep/landmarks.csv"]
+    axis = next(axis for axis in ablation(pyplot(), runs).axes if axis.get_xlabel() == "landmarks.path")
+    assert sorted(label.get_text() for label in axis.get_xticklabels()) == ["built-12ep", "built-200ep", "not set"]
 
 
 def test_latex_escapes_every_special_character_of_a_label():
