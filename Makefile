@@ -206,7 +206,7 @@ landmark-fidelity-cpu: ## experiment=cpu_landmark with 200-epoch vs NB201's 12-e
 	$(call sweep,landmark_fidelity_plain_cpu)
 	$(call report,landmark-fidelity-cpu,landmark_fidelity_plain_cpu landmark_fidelity_cpu)
 
-proxy-landmarks-cpu: ## experiment=cpu_landmark with the same 30 random landmarks ranked by ground truth or by synflow at initialisation (no training), and experiment=cpu without, x 3 seeds (9 runs, all done here: measured 19-22 min per landmark run and 11 min per plain run alone, about 2 h 40 min in all on a 2-core CPU; gain over plain +0.175 with ground-truth landmarks, +0.046 with synflow's)
+proxy-landmarks-cpu: ## experiment=cpu_landmark with the same 30 random landmarks ranked by ground truth or by synflow at initialisation (no training), and experiment=cpu without, x 3 seeds (9 runs, all done here: measured 19-22 min per landmark run and 11 min per plain run alone, so about 2 h 40 min in all on a 2-core CPU; gain over plain +0.175 with ground-truth landmarks, +0.046 with synflow's)
 	$(BUILD) standalone=benchmark standalone.column=cifar10_test
 	$(BUILD) standalone=proxy
 	$(call sweep,proxy_landmarks_cpu)

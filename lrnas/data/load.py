@@ -2,6 +2,7 @@
 the official format (smoke runs, tests), decoded once into the cache."""
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -38,8 +39,14 @@ def load_data(data_cfg) -> CIFAR10:
             except OSError:  # another job was first: its set is the same
                 shutil.rmtree(partial)
     else:
-        root = Path(to_absolute_path(data_cfg.root))
+        root = data_root(data_cfg)
     return load_cifar10(root, cache_dir=cache_dir)
+
+
+def data_root(data_cfg) -> Path:
+    """``data.root`` as one absolute path: ``~`` expanded, relative to where lrnas was launched (Hydra's original
+    cwd), symlinks and ``..`` resolved, so every spelling of one archive is the same root."""
+    return Path(to_absolute_path(os.path.expanduser(data_cfg.root))).resolve()
 
 
 def split_seed(cfg) -> int:
@@ -53,4 +60,4 @@ def data_identity(data_cfg) -> str:
     relative path, an absolute one and a symlink to the same file share the cached proxy scores."""
     if data_cfg.synthetic:
         return f"synthetic-{data_cfg.synthetic.train}-{data_cfg.synthetic.test}"
-    return str(Path(to_absolute_path(data_cfg.root)).expanduser().resolve())
+    return str(data_root(data_cfg))

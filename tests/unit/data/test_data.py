@@ -492,8 +492,8 @@ def test_a_null_split_seed_is_each_runs_seed():
 
 
 def test_every_spelling_of_one_data_root_is_one_identity(tmp_path, monkeypatch):
-    """The proxy cache is keyed by data_identity: a relative path, a path through '..' and a symlink to the same
-    archive are the same images, so they must not score the same sample twice."""
+    """The proxy cache is keyed by data_identity: a relative path, a path through '..', a symlink and a path under
+    '~' to the same archive are the same images, so they must not score the same sample twice."""
     from omegaconf import OmegaConf
 
     from lrnas.data import data_identity
@@ -504,6 +504,8 @@ def test_every_spelling_of_one_data_root_is_one_identity(tmp_path, monkeypatch):
     (tmp_path / "link").symlink_to(archive.parent)
     (tmp_path / "work").mkdir()
     monkeypatch.chdir(tmp_path / "work")
-    spellings = [str(archive), "../data/cifar10.tar.gz", str(tmp_path / "work" / ".." / "link" / "cifar10.tar.gz")]
+    monkeypatch.setenv("HOME", str(tmp_path))
+    spellings = [str(archive), "../data/cifar10.tar.gz", str(tmp_path / "work" / ".." / "link" / "cifar10.tar.gz"),
+                 "~/data/cifar10.tar.gz"]
     identities = {data_identity(OmegaConf.create({"root": root, "synthetic": None})) for root in spellings}
     assert identities == {str(archive.resolve())}
