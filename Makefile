@@ -35,6 +35,10 @@ CPU_ABLATION := experiment=cpu_ablation
 comma := ,
 # The CPU table's runs inside the budget study's 40-epoch folder (its constant-λ runs are not table rows).
 TABLE_NB201_CPU_RUNS = $(foreach preset,cpu cpu_landmark_cosine,outputs/sweeps/budget_nb201_cpu/epochs40/experiment=$(preset)$(comma)seed=*)
+# Free rankings scored on a report's sample beside its super-nets (lrnas report --proxies).
+PROXY_SCORES := --proxies synflow$(comma)naswot$(comma)jacob_cov
+# The proxy-landmark study's runs, which landmark-fidelity-cpu reports beside its own (same landmarks, seeds, sample).
+PROXY_LANDMARK_SWEEPS := proxy_landmarks_plain_cpu proxy_landmarks_cpu
 # $(call sweep,NAME[,DIR,OVERRIDES]): conf/sweep/NAME.yaml with OVERRIDES; its runs go to outputs/sweeps/DIR (default
 # NAME; a rerun resumes unfinished runs and skips finished ones). $(call report,RESULTS,DIRS[,OPTIONS]): lrnas report
 # of outputs/sweeps/DIRS into docs/results/RESULTS/ (report.md/.csv/.tex, runs.csv, plots).
@@ -98,8 +102,7 @@ table-nb201: ## the paper's NB201 table: SPOS, FairNAS x {no, 50} landmarks, PC-
 
 table-nb201-cpu: ## CPU twin of table-nb201: SPOS x {no, 30} landmarks (experiment=cpu, cpu_landmark_cosine) x 3 seeds at 40 epochs, the budget study's 40-epoch runs (6 runs, all done here: measured 441 min of run time in all, 36 to 98 min each, two runs sharing the 2 cores)
 	$(call sweep,table_nb201_cpu,budget_nb201_cpu/epochs40)
-	$(if $(DRY),,$(BIN)/lrnas report $(TABLE_NB201_CPU_RUNS) --proxies synflow,naswot,jacob_cov \
-		--out docs/results/table-nb201-cpu)
+	$(if $(DRY),,$(BIN)/lrnas report $(TABLE_NB201_CPU_RUNS) $(PROXY_SCORES) --out docs/results/table-nb201-cpu)
 
 table-nb101: ## the paper's NB101 table: SPOS, FairNAS x {no, 50} landmarks x 3 seeds (12 GPU runs; not timed here; FairNAS + landmarks is lrnas's composition: docs/faithfulness.md)
 	$(call sweep,table_nb101)
@@ -177,11 +180,10 @@ BUDGET_MIDRUN := [25,50,100,150,200,300]
 define budget
 	$(call sweep,$(1),$(1)/epochs$(2),trainer.epochs=$(2) 'eval.at_epochs=$(or $(3),[])')
 endef
-budget-nb201-cpu: ## the budget study on a CPU: SPOS, SPOS + 30 landmarks (λ constant from epoch 3; the paper's schedule scaled) x 3 seeds at 10, 20, 40 epochs, 200 archs on 2,000 test images (27 runs; partly run: 12 done (all 40-epoch runs but constant seed 2; 20 epochs: plain seeds 0, 1, each landmark setting seed 0), the rest estimated 6-7 h; rerun to resume)
+budget-nb201-cpu: ## the budget study on a CPU: SPOS, SPOS + 30 landmarks (λ constant from epoch 3; the paper's schedule scaled) x 3 seeds, ending at 20 and at 40 epochs (the 40-epoch runs also evaluated at 5, 10, 15, 20, 30), 200 archs on 2,000 test images (18 runs; partly run: 13 done, the rest estimated 2 h alone; rerun to resume)
 	$(call budget,budget_nb201_cpu,20)
 	$(call budget,budget_nb201_cpu,40,$(BUDGET_CPU_MIDRUN))
-	$(call budget,budget_nb201_cpu,10)
-	$(call report,budget-nb201-cpu,$(addprefix budget_nb201_cpu/epochs,20 40 10))
+	$(call report,budget-nb201-cpu,$(addprefix budget_nb201_cpu/epochs,20 40))
 	$(if $(DRY),,$(BIN)/python scripts/keep_runs.py outputs/sweeps/budget_nb201_cpu docs/results/budget-nb201-cpu/runs)
 
 budget-nb201: ## paper-scale budget study: paper_nb201_spos[_landmark] x 3 seeds at 100, 200, 400 epochs (18 GPU runs; not timed here)
@@ -199,19 +201,17 @@ landmarks-nb201-cpu: ## build 30 NB201 landmarks with standalone=nb201_cpu; tau 
 	mkdir -p docs/results/landmarks-nb201-cpu
 	cp outputs/landmarks/nb201-cpu/landmarks.csv outputs/landmarks/nb201-cpu/summary.json docs/results/landmarks-nb201-cpu/
 
-landmark-fidelity-cpu: ## experiment=cpu_landmark with 200-epoch vs NB201's 12-epoch accuracies on the same 30 landmarks, and experiment=cpu without, x 2 seeds (6 runs: measured 93 min at the old 8-epoch cpu presets; at the 20-epoch, batch-128 ones not run: estimated 2 h on a 2-core CPU)
-	$(BUILD) standalone=benchmark standalone.column=cifar10_test
+landmark-fidelity-cpu: proxy-landmarks-cpu ## experiment=cpu_landmark with the same 30 landmarks ranked by NB201's own 12-epoch accuracies, beside proxy-landmarks-cpu's runs (ranked by 200-epoch ground truth, by synflow, and none) x 3 seeds: 3 runs of its own: not yet run, estimated 1 h alone on a 2-core CPU, as proxy-landmarks-cpu's landmark runs (19-22 min each)
 	$(BUILD) standalone=benchmark
 	$(call sweep,landmark_fidelity_cpu)
-	$(call sweep,landmark_fidelity_plain_cpu)
-	$(call report,landmark-fidelity-cpu,landmark_fidelity_plain_cpu landmark_fidelity_cpu)
+	$(call report,landmark-fidelity-cpu,$(PROXY_LANDMARK_SWEEPS) landmark_fidelity_cpu,$(PROXY_SCORES))
 
 proxy-landmarks-cpu: ## experiment=cpu_landmark with the same 30 random landmarks ranked by ground truth or by synflow at initialisation (no training), and experiment=cpu without, x 3 seeds (9 runs, all done here: measured 19-22 min per landmark run and 11 min per plain run alone, so about 2 h 40 min in all on a 2-core CPU; gain over plain +0.175 with ground-truth landmarks, +0.046 with synflow's)
 	$(BUILD) standalone=benchmark standalone.column=cifar10_test
 	$(BUILD) standalone=proxy
 	$(call sweep,proxy_landmarks_cpu)
 	$(call sweep,proxy_landmarks_plain_cpu)
-	$(call report,proxy-landmarks-cpu,proxy_landmarks_plain_cpu proxy_landmarks_cpu,--proxies synflow$(comma)naswot$(comma)jacob_cov)
+	$(call report,proxy-landmarks-cpu,$(PROXY_LANDMARK_SWEEPS),$(PROXY_SCORES))
 
 DARTS_CPU := outputs/darts-cpu
 darts-cpu: ## space=darts: build 30 DARTS landmarks with standalone=darts_cpu, then experiment=cpu_darts with 10 of them as landmarks and without, ranking the other 20 (measured 18 min on a 2-core CPU)

@@ -102,32 +102,33 @@ def test_cpu_table_runs_are_budget_study_runs():
 
 
 def test_landmark_targets_build_the_files_their_sweep_reads(tmp_path, monkeypatch):
-    """landmark-fidelity-cpu writes both landmark files (table lookups, no training) before its sweep, which then
-    validates; landmarks-nb201-cpu gives one job per architecture with a launcher."""
-    commands = [shlex.split(line) for line in planned("landmark-fidelity-cpu").stdout.splitlines()]
+    """landmark-fidelity-cpu runs proxy-landmarks-cpu first, then builds its own file; every landmark file (table
+    lookups, and synflow on synthetic images here) holds the same 30 archs, and every sweep then validates.
+    landmarks-nb201-cpu gives one job per architecture with a launcher."""
+    proxy_plan = planned("proxy-landmarks-cpu").stdout.splitlines()
+    plan = planned("landmark-fidelity-cpu").stdout.splitlines()
+    assert plan[:len(proxy_plan)] == proxy_plan  # its ground-truth, synflow and plain rows are the proxy study's runs
+    commands = [shlex.split(line) for line in plan]
     builds = [command for command in commands if command[1:3] == ["landmarks", "build"]]
-    assert len(builds) == 2
-    for command in builds:
-        subprocess.run([str(ROOT / command[0]), *command[1:]], cwd=tmp_path, check=True, capture_output=True)
-    trains = [command[2:] for command in commands if command[1] == "train"]
-    monkeypatch.chdir(tmp_path)
-    assert [preflight(train) for train in trains] == [4, 2]  # 2 landmark files x 2 seeds; no landmarks x 2 seeds
-    files = sorted(tmp_path.glob("outputs/landmarks/*/landmarks.csv"))
-    assert [len(path.read_text().splitlines()) for path in files] == [31, 31]
-    commands = [shlex.split(line) for line in planned("proxy-landmarks-cpu").stdout.splitlines()]
-    builds = [command for command in commands if command[1:3] == ["landmarks", "build"]]
-    assert [command[-1] for command in builds] == ["standalone.column=cifar10_test", "standalone=proxy"]
+    assert [command[-1] for command in builds] == [
+        "standalone.column=cifar10_test", "standalone=proxy", "standalone=benchmark"]
     for command in builds:  # the proxy build scores networks on a minibatch: synthetic images here
         synthetic = ["data.synthetic={train:256,test:64}"] * (command[-1] == "standalone=proxy")
         subprocess.run([str(ROOT / command[0]), *command[1:], *synthetic], cwd=tmp_path, check=True,
                        capture_output=True)
     trains = [command[2:] for command in commands if command[1] == "train"]
-    assert [preflight(train) for train in trains] == [6, 3]  # 2 landmark files x 3 seeds; no landmarks x 3 seeds
-    proxy_file = tmp_path / "outputs/landmarks/nb201-random30-proxy-synflow-seed0/landmarks.csv"
-    ground_truth_file = tmp_path / "outputs/landmarks/nb201-random30-benchmark-cifar10_test-seed0/landmarks.csv"
-    same_archs = [sorted(row.split(",")[0] for row in path.read_text().splitlines()[1:])
-                  for path in (proxy_file, ground_truth_file)]
-    assert same_archs[0] == same_archs[1] and len(same_archs[0]) == 30
+    monkeypatch.chdir(tmp_path)
+    # 2 landmark files x 3 seeds; no landmarks x 3 seeds; the 12-epoch file x 3 seeds
+    assert [preflight(train) for train in trains] == [6, 3, 3]
+    files = sorted(tmp_path.glob("outputs/landmarks/*/landmarks.csv"))
+    assert [path.parent.name for path in files] == ["nb201-random30-benchmark-cifar10_test-seed0",
+                                                    "nb201-random30-benchmark-cifar10_test_12ep-seed0",
+                                                    "nb201-random30-proxy-synflow-seed0"]
+    same_archs = {tuple(sorted(row.split(",")[0] for row in path.read_text().splitlines()[1:])) for path in files}
+    assert len(same_archs) == 1 and len(next(iter(same_archs))) == 30
+    reports = [command for command in commands if command[1] == "report"]
+    assert reports[-1][2:5] == ["outputs/sweeps/proxy_landmarks_plain_cpu", "outputs/sweeps/proxy_landmarks_cpu",
+                                "outputs/sweeps/landmark_fidelity_cpu"]
     swept = planned("landmarks-nb201-cpu", "LAUNCHER=joblib").stdout.splitlines()[0]
     assert "-m 'build.only=range(30)' hydra/launcher=lrnas_joblib" in swept
 

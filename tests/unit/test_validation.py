@@ -135,9 +135,9 @@ def test_valid_commands_pass_and_count_jobs(overrides, jobs, tmp):
 SWEEPS = {"smoke": 2, "table_nb201": 24, "table_nb101": 12, "ablation_landmarks": 15, "ablation_lambda": 12,
           "ablation_schedule": 15, "ablation_penalty": 9, "ablation_penalty_softplus": 12, "ablation_selection": 9,
           "ablation_pairs": 12, "table_nb201_cpu": 6, "table_nb101_cpu": 12,
-          "landmark_fidelity_plain_cpu": 2, "proxy_landmarks_plain_cpu": 3, "budget_nb201_cpu": 9, "budget_nb201": 6,
+          "proxy_landmarks_plain_cpu": 3, "budget_nb201_cpu": 9, "budget_nb201": 6,
           "warm_start_nb201": 2}
-# Reads the landmark files its make target builds first; test_make_targets.py builds them and validates its 4 jobs.
+# Read the landmark files their make targets build first; test_make_targets.py builds them and validates the jobs.
 NEEDS_BUILT_LANDMARKS = {"landmark_fidelity_cpu", "proxy_landmarks_cpu"}
 # Starts every job from warm_start_nb201's run of its seed (trainer.init_from): 4 distances or 6 root counts x 3 sets
 # x 2 seeds.
