@@ -180,7 +180,7 @@ BUDGET_MIDRUN := [25,50,100,150,200,300]
 define budget
 	$(call sweep,$(1),$(1)/epochs$(2),trainer.epochs=$(2) 'eval.at_epochs=$(or $(3),[])')
 endef
-budget-nb201-cpu: ## the budget study on a CPU: SPOS, SPOS + 30 landmarks (λ constant from epoch 3; the paper's schedule scaled) x 3 seeds, ending at 20 and at 40 epochs (the 40-epoch runs also evaluated at 5, 10, 15, 20, 30), 200 archs on 2,000 test images (18 runs; partly run: 13 done, the rest estimated 2 h alone; rerun to resume)
+budget-nb201-cpu: ## the budget study on a CPU: SPOS, SPOS + 30 landmarks (λ constant from epoch 3; the paper's schedule scaled) x 3 seeds, ending at 20 and at 40 epochs (the 40-epoch runs also evaluated at 5, 10, 15, 20, 30), 200 archs on 2,000 test images (18 runs; 16 done here: alone on 2 cores a plain 40-epoch run takes about 25 min, a landmark one about 45; left: λ constant at 20 epochs, seeds 1 and 2, estimated 45 min; rerun to resume)
 	$(call budget,budget_nb201_cpu,20)
 	$(call budget,budget_nb201_cpu,40,$(BUDGET_CPU_MIDRUN))
 	$(call report,budget-nb201-cpu,$(addprefix budget_nb201_cpu/epochs,20 40))

@@ -247,7 +247,7 @@ def budget_figure(plt, points: pd.DataFrame, references: dict[str, float]):
                     trajectory = pd.concat([mid, rows[(rows["kind"] == "end of run") & (rows["budget"] == longest)]])
                     axis.plot(trajectory[x], trajectory["tau_mean"], color=colour, linestyle=":", marker="o",
                               markerfacecolor="none",
-                              label=f"{setting}: mid-run, {longest}-epoch runs (n={int(mid['n'].max())})")
+                              label=f"{setting}: mid-run, {longest}-epoch runs ({seeds_label(mid['n'])})")
                     axis.fill_between(mid[x], mid["tau_mean"] - mid["tau_std"].fillna(0),
                                       mid["tau_mean"] + mid["tau_std"].fillna(0), color=colour, alpha=0.12)
                 end = rows[rows["kind"] == "end of run"]

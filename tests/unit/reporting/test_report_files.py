@@ -16,7 +16,7 @@ from lrnas.reporting.paper_table import (
     to_latex,
     to_markdown,
 )
-from lrnas.reporting.plots import ablation, labelled_history, method_styles, pyplot, scatter, tau_vs_epoch
+from lrnas.reporting.plots import ablation, budget_figure, labelled_history, method_styles, pyplot, scatter, tau_vs_epoch
 from lrnas.reporting.runs import collect_runs
 from lrnas.reporting.statistics import interval
 from lrnas.reporting.write import write_report
@@ -354,13 +354,16 @@ def test_a_budget_study_separates_end_of_run_from_mid_run_points_and_times_train
         write_run(tmp_path / f"short/{seed}", seed, [-0.2, 0.1 + seed / 10], epochs=2)
         write_run(tmp_path / f"long/{seed}", seed, [-0.3, 0.0, 0.3 + seed / 10], epochs=4, evaluated=[1, 2, 4],
                   epoch_s=30.0 + seed * 6)
-        write_run(tmp_path / f"long_lm/{seed}", seed, [-0.1, 0.2, 0.5], epochs=4, evaluated=[1, 2, 4],
-                  regularizer="landmark")
+        write_run(tmp_path / f"long_lm/{seed}", seed, [-0.1, 0.2, 0.5][seed:], epochs=4, evaluated=[1, 2, 4][seed:],
+                  regularizer="landmark")  # seed 1 skips the evaluation at epoch 1
     for folder in tmp_path.glob("*/*"):  # real NB201 cells, for the 12-epoch reference
         pd.DataFrame({"arch": archs, "ground_truth": nb201.accuracies(archs), "params_m": nb201.params(archs),
                       "supernet_acc_epoch2": range(6), "supernet_acc_epoch4": range(6)}).to_csv(folder / "archs.csv",
                                                                                             index=False)
     runs = collect_runs(tmp_path)
+    figure = budget_figure(pyplot(), budget_points(runs, method_labels(runs)), {})
+    legend = [text.get_text() for text in figure.axes[1].get_legend().get_texts()]
+    assert "spos + 30 random landmarks: mid-run, 4-epoch runs (n=1-2)" in legend  # not n=2 for every point
     points = budget_points(runs, method_labels(runs)).set_index(["setting", "kind", "epoch"])
     assert sorted(points.index) == [
         ("spos", "end of run", 2), ("spos", "end of run", 4), ("spos", "mid-run", 1), ("spos", "mid-run", 2),
