@@ -34,7 +34,8 @@ from .statistics import CORRELATIONS, interval
 # - trainer.checkpoint_every_steps: how often mid-epoch checkpoints are written (they draw no random numbers);
 # - eval.at_epochs: evaluations before the last epoch draw no random numbers and change no weights, so the final
 #   results are the same with or without them (a budget study's long runs evaluate mid-run, its short ones do not).
-# data.root stays a key: two paths may hold the same images, but lrnas cannot tell, so it never assumes they do.
+# data.root stays a key, compared as the file it names (launch_root): two spellings of one archive are one root, but
+# two files may hold the same images and lrnas cannot tell, so it never assumes they do.
 # Hydra's own settings (hydra.*) are not part of config.yaml; they are skipped should one appear.
 # - eval.proxies, eval.proxy_recipe: free rankings of the sample, computed apart from the run (its metrics say which).
 BOOKKEEPING = ("seed", "resume", "device", "data.cache_dir", "trainer.checkpoint_every_steps", "eval.at_epochs",
@@ -97,6 +98,8 @@ def collect_runs(*roots: Path) -> Runs:
             left_out.append(not_finished(run, metrics))
             continue
         flat = flatten(with_added_keys(config))  # a run from before a key existed: its value then
+        if isinstance(flat.get("data.root"), str):
+            flat["data.root"] = launch_root(run, flat["data.root"])
         repeat = repr(sorted((k, repr(v)) for k, v in flat.items() if k == "seed" or k not in BOOKKEEPING))
         if repeat in seen:  # the same run twice (e.g. a copied sweep folder): one seed must not count as two
             left_out.append(LeftOut("duplicate", str(run), f"same config and seed as {seen[repeat]}, which is counted"))
@@ -157,6 +160,19 @@ def read_run(run: Path) -> tuple[dict | None, dict]:
     if not isinstance(config, dict):
         raise UnreadableRun(f"{config_path}: not a config (a YAML mapping)")
     return metrics, config
+
+
+def launch_root(run: Path, root: str) -> str:
+    """``data.root`` as the absolute file it named where the run was launched (Hydra's ``runtime.cwd`` in the run's
+    .hydra/hydra.yaml), as training resolved it (``data_root``); a relative root as written where that is not
+    recorded."""
+    path = Path(root).expanduser()
+    if not path.is_absolute():
+        try:
+            path = Path(OmegaConf.load(run / ".hydra/hydra.yaml").hydra.runtime.cwd) / path
+        except (OSError, ValueError, yaml.YAMLError, AttributeError):
+            return root
+    return str(path.resolve())
 
 
 def git_revision(run: Path) -> str | None:

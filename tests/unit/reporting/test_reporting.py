@@ -150,6 +150,23 @@ def test_bookkeeping_keys_do_not_split_repeats(tmp_path):
     assert summarise(runs).set_index("trainer.epochs")["n"].to_dict() == {8: 2, 9: 1}
 
 
+def test_runs_on_one_archive_spelled_two_ways_are_one_configuration_but_two_archives_are_not(tmp_path):
+    """data.root is the file it named where each run was launched (.hydra/hydra.yaml): a relative path and an
+    absolute one to the same archive are repeats; another archive, even of the same name, stays a key."""
+    archive = tmp_path / "shared/cifar10.tar.gz"
+    write_run(tmp_path / "runs/a", 0, 0.1, data={"root": str(archive)})
+    write_run(tmp_path / "runs/b", 1, 0.3, data={"root": "../shared/cifar10.tar.gz"})
+    (tmp_path / "runs/b/.hydra").mkdir()
+    OmegaConf.save(OmegaConf.create({"hydra": {"runtime": {"cwd": str(tmp_path / "checkout")}}}),
+                   tmp_path / "runs/b/.hydra/hydra.yaml")
+    assert collect_runs(tmp_path / "runs").keys == []
+    write_run(tmp_path / "runs/c", 2, 0.5, data={"root": str(tmp_path / "elsewhere/cifar10.tar.gz")})
+    runs = collect_runs(tmp_path / "runs")
+    assert runs.keys == ["data.root"]
+    assert summarise(runs).set_index("data.root")["n"].to_dict() == {str(archive): 2,
+                                                                      str(tmp_path / "elsewhere/cifar10.tar.gz"): 1}
+
+
 def test_a_corrupt_metrics_file_is_named_and_the_other_runs_are_reported(tmp_path):
     write_run(tmp_path / "good", 0, 0.1)
     write_run(tmp_path / "bad", 1, 0.3)
