@@ -180,7 +180,7 @@ BUDGET_MIDRUN := [25,50,100,150,200,300]
 define budget
 	$(call sweep,$(1),$(1)/epochs$(2),trainer.epochs=$(2) 'eval.at_epochs=$(or $(3),[])')
 endef
-budget-nb201-cpu: ## the budget study on a CPU: SPOS, SPOS + 30 landmarks (λ constant from epoch 3; the paper's schedule scaled) x 3 seeds, ending at 20 and at 40 epochs (the 40-epoch runs also evaluated at 5, 10, 15, 20, 30), 200 archs on 2,000 test images (18 runs; 16 done here: alone on 2 cores a plain 40-epoch run takes about 25 min, a landmark one about 45; left: λ constant at 20 epochs, seeds 1 and 2, estimated 45 min; rerun to resume)
+budget-nb201-cpu: ## the budget study on a CPU: SPOS, SPOS + 30 landmarks (λ constant from epoch 3; the paper's schedule scaled) x 3 seeds, ending at 20 and at 40 epochs (the 40-epoch runs also evaluated at 5, 10, 15, 20, 30), 200 archs on 2,000 test images (18 runs; partly run: 16 done here, alone on 2 cores about 25 min for a plain 40-epoch run and 45 for a landmark one; left: λ constant at 20 epochs, seeds 1 and 2, estimated 45 min; rerun to resume)
 	$(call budget,budget_nb201_cpu,20)
 	$(call budget,budget_nb201_cpu,40,$(BUDGET_CPU_MIDRUN))
 	$(call report,budget-nb201-cpu,$(addprefix budget_nb201_cpu/epochs,20 40))
@@ -201,7 +201,7 @@ landmarks-nb201-cpu: ## build 30 NB201 landmarks with standalone=nb201_cpu; tau 
 	mkdir -p docs/results/landmarks-nb201-cpu
 	cp outputs/landmarks/nb201-cpu/landmarks.csv outputs/landmarks/nb201-cpu/summary.json docs/results/landmarks-nb201-cpu/
 
-landmark-fidelity-cpu: proxy-landmarks-cpu ## experiment=cpu_landmark with the same 30 landmarks ranked by NB201's own 12-epoch accuracies, beside proxy-landmarks-cpu's runs (ranked by 200-epoch ground truth, by synflow, and none) x 3 seeds: 3 runs of its own: not yet run, estimated 1 h alone on a 2-core CPU, as proxy-landmarks-cpu's landmark runs (19-22 min each)
+landmark-fidelity-cpu: proxy-landmarks-cpu ## experiment=cpu_landmark with the same 30 landmarks ranked by NB201's own 12-epoch accuracies, beside proxy-landmarks-cpu's runs (ranked by 200-epoch ground truth, by synflow, and none) x 3 seeds: 3 runs of its own (partly run: seeds 0 and 1 done here, 20 min each alone on a 2-core CPU; seed 2 estimated 20 min; rerun to resume)
 	$(BUILD) standalone=benchmark
 	$(call sweep,landmark_fidelity_cpu)
 	$(call report,landmark-fidelity-cpu,$(PROXY_LANDMARK_SWEEPS) landmark_fidelity_cpu,$(PROXY_SCORES))
