@@ -201,7 +201,7 @@ landmarks-nb201-cpu: ## build 30 NB201 landmarks with standalone=nb201_cpu; tau 
 	mkdir -p docs/results/landmarks-nb201-cpu
 	cp outputs/landmarks/nb201-cpu/landmarks.csv outputs/landmarks/nb201-cpu/summary.json docs/results/landmarks-nb201-cpu/
 
-landmark-fidelity-cpu: proxy-landmarks-cpu ## experiment=cpu_landmark with the same 30 landmarks ranked by NB201's own 12-epoch accuracies, beside proxy-landmarks-cpu's runs (ranked by 200-epoch ground truth, by synflow, and none) x 3 seeds: 3 runs of its own (partly run: seeds 0 and 1 done here, 20 min each alone on a 2-core CPU; seed 2 estimated 20 min; rerun to resume)
+landmark-fidelity-cpu: proxy-landmarks-cpu ## experiment=cpu_landmark with the same 30 landmarks ranked by NB201's own 12-epoch accuracies, beside proxy-landmarks-cpu's runs (ranked by 200-epoch ground truth, by synflow, and none) x 3 seeds: 3 runs of its own (all done here: measured 20 min each alone on a 2-core CPU; gain over plain +0.136 with 12-epoch landmarks, +0.175 with exact ones)
 	$(BUILD) standalone=benchmark
 	$(call sweep,landmark_fidelity_cpu)
 	$(call report,landmark-fidelity-cpu,$(PROXY_LANDMARK_SWEEPS) landmark_fidelity_cpu,$(PROXY_SCORES))
